@@ -1,0 +1,49 @@
+# Two commands for a newcomer: `make run` (the demo) and `make test` (the suite).
+# Both build .venv in the checkout from requirements.lock first; nothing else needs installing.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint fmt lock clean venv
+
+$(STAMP): requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SLA Portal needs Python 3.11 or newer")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@bash slaportal/run_demo.sh $(PY)
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+fmt: $(STAMP)
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+# Rebuild the lock from pyproject.toml's ranges in a throwaway environment.
+lock:
+	rm -rf var/lockenv && mkdir -p var && $(PYTHON) -m venv var/lockenv
+	$(PYTHON) -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+	  print('\n'.join(p['dependencies'] + p['optional-dependencies']['dev']))" > var/lock-input.txt
+	var/lockenv/bin/pip install --quiet --disable-pip-version-check -r var/lock-input.txt
+	{ echo '# Exact versions that `make run` and `make test` install (runtime and test tools alike).'; \
+	  echo '# Regenerate with `make lock` after changing the ranges in pyproject.toml.'; \
+	  var/lockenv/bin/pip freeze --exclude pip; } > requirements.lock
+	rm -rf var/lockenv var/lock-input.txt
+
+clean:
+	rm -rf $(VENV) var/db.sqlite3 var/celery

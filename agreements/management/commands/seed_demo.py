@@ -1,0 +1,19 @@
+from django.core.management.base import BaseCommand
+
+from agreements.demo import DEMO_PASSWORD, DEMO_USERS, seed_agreements
+
+
+class Command(BaseCommand):
+    help = "Create the demo users, teams and signed SLA (idempotent: existing data is left as it is)."
+
+    def handle(self, *args, **options):
+        created = seed_agreements()
+        for line in created:
+            self.stdout.write(f"created {line}")
+        if not created:
+            self.stdout.write("demo data already present; nothing changed")
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
+        for spec in DEMO_USERS:
+            roles = ", ".join(role.value for role in spec.roles)
+            self.stdout.write(f"  {spec.username:<15} {roles}")

@@ -1,0 +1,139 @@
+"""Reads of the SLA document, each with its related rows fetched up front (no queries from templates)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from agreements.clauses import SECTION_KEYS, SECTION_TITLES, ClauseError, parse_section, sentences
+from agreements.models import Agreement, AgreementSection, AgreementVersion, VersionEvent
+
+Status = AgreementVersion.Status
+
+
+def _versions() -> QuerySet[AgreementVersion]:
+    return AgreementVersion.objects.select_related(
+        "agreement", "created_by", "marketing_signed_by", "sales_signed_by"
+    ).prefetch_related(Prefetch("sections", queryset=AgreementSection.objects.order_by("pk")))
+
+
+def agreement_list() -> QuerySet[Agreement]:
+    return Agreement.objects.select_related("marketing_team", "sales_team").prefetch_related(
+        Prefetch(
+            "versions",
+            queryset=AgreementVersion.objects.exclude(status=Status.SUPERSEDED).order_by("-number"),
+            to_attr="current_versions",
+        )
+    )
+
+
+def version_get(*, agreement_id: int, number: int) -> AgreementVersion:
+    return _versions().get(agreement_id=agreement_id, number=number)
+
+
+def version_default(*, agreement: Agreement) -> AgreementVersion | None:
+    """The version a reader lands on: the one in force, else the newest."""
+    versions = _versions().filter(agreement=agreement)
+    return versions.filter(status=Status.ACTIVE).first() or versions.order_by("-number").first()
+
+
+def active_version(*, agreement_id: int) -> AgreementVersion | None:
+    return _versions().filter(agreement_id=agreement_id, status=Status.ACTIVE).first()
+
+
+def open_version(*, agreement: Agreement) -> AgreementVersion | None:
+    return agreement.versions.filter(status__in=[Status.DRAFT, Status.IN_REVIEW]).first()
+
+
+def version_history(*, agreement: Agreement) -> QuerySet[AgreementVersion]:
+    return (
+        AgreementVersion.objects.filter(agreement=agreement)
+        .select_related("created_by", "marketing_signed_by", "sales_signed_by")
+        .prefetch_related(
+            Prefetch("events", queryset=VersionEvent.objects.select_related("actor").order_by("at", "pk"))
+        )
+        .order_by("-number")
+    )
+
+
+def last_return(version: AgreementVersion) -> VersionEvent | None:
+    """The approver's latest comment when the version was sent back to draft."""
+    return (
+        version.events.filter(kind=VersionEvent.Kind.RETURNED)
+        .select_related("actor")
+        .order_by("at", "pk")
+        .last()
+    )
+
+
+@dataclass(frozen=True)
+class SectionView:
+    key: str
+    title: str
+    prose: str
+    rules: list[tuple[str, str]]  # (clause id, sentence)
+    errors: dict[str, list[str]]  # a draft may hold a section that no longer validates
+
+
+def section_view(section: AgreementSection | None, key: str) -> SectionView:
+    if section is None:
+        return SectionView(key, SECTION_TITLES[key], "", [], {"": ["This section is missing."]})
+    try:
+        rules = sentences(key, parse_section(key, section.data))
+        errors: dict[str, list[str]] = {}
+    except ClauseError as exc:
+        rules, errors = [], exc.errors
+    return SectionView(key, SECTION_TITLES[key], section.prose, rules, errors)
+
+
+def document(version: AgreementVersion) -> list[SectionView]:
+    sections = version.section_map
+    return [section_view(sections.get(key), key) for key in SECTION_KEYS]
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    tag: str  # "equal", "replace", "delete", "insert"
+    left: str
+    right: str
+
+
+@dataclass(frozen=True)
+class SectionDiff:
+    key: str
+    title: str
+    prose: list[DiffRow]
+    rules: list[DiffRow]
+
+    @property
+    def changed(self) -> bool:
+        return any(row.tag != "equal" for row in self.prose + self.rules)
+
+
+def _diff(left: list[str], right: list[str]) -> list[DiffRow]:
+    rows: list[DiffRow] = []
+    matcher = difflib.SequenceMatcher(a=left, b=right, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        a, b = left[i1:i2], right[j1:j2]
+        for index in range(max(len(a), len(b))):
+            rows.append(DiffRow(tag, a[index] if index < len(a) else "", b[index] if index < len(b) else ""))
+    return rows
+
+
+def version_diff(left: AgreementVersion, right: AgreementVersion) -> list[SectionDiff]:
+    """Both versions side by side, section by section: prose by line and rules by sentence."""
+    out = []
+    for key in SECTION_KEYS:
+        a = section_view(left.section_map.get(key), key)
+        b = section_view(right.section_map.get(key), key)
+        out.append(
+            SectionDiff(
+                key,
+                SECTION_TITLES[key],
+                _diff(a.prose.splitlines(), b.prose.splitlines()),
+                _diff([text for _, text in a.rules], [text for _, text in b.rules]),
+            )
+        )
+    return out

@@ -1,0 +1,251 @@
+"""Browser views of the SLA document. Thin: they check the role, call a service or selector, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from agreements import permissions, selectors, services
+from agreements.clauses import SECTION_KEYS, ClauseError
+from agreements.forms import EDITORS, CompareForm, ReturnToDraftForm
+from agreements.models import Agreement, AgreementSection, AgreementVersion
+from slaportal.roles import Role, role_required
+
+APPROVER_ROLES = (Role.MARKETING_APPROVER, Role.SALES_MANAGER)
+# Everyone in either department reads the SLA: it is written for both.
+READER_ROLES = tuple(Role)
+
+
+def _version_or_404(agreement_id: int, number: int) -> AgreementVersion:
+    try:
+        return selectors.version_get(agreement_id=agreement_id, number=number)
+    except AgreementVersion.DoesNotExist:
+        raise Http404("No such version of this agreement.") from None
+
+
+def _document_url(version: AgreementVersion) -> str:
+    return reverse("agreements:version", args=[version.agreement_id, version.number])
+
+
+@role_required(*READER_ROLES)
+@require_GET
+def agreement_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "agreements/list.html", {"agreements": selectors.agreement_list()})
+
+
+@role_required(*READER_ROLES)
+@require_GET
+def agreement_document(request: HttpRequest, agreement_id: int) -> HttpResponse:
+    agreement = get_object_or_404(Agreement, pk=agreement_id)
+    version = selectors.version_default(agreement=agreement)
+    if version is None:
+        raise Http404("This agreement has no version yet.")
+    return redirect(_document_url(version))
+
+
+def _document_context(request: HttpRequest, version: AgreementVersion, **extra: object) -> dict[str, object]:
+    user = request.user
+    is_review = version.status == AgreementVersion.Status.IN_REVIEW
+    return {
+        "version": version,
+        "agreement": version.agreement,
+        "sections": selectors.document(version),
+        "can_edit": version.is_editable and permissions.can_edit(user),
+        "can_start_draft": version.status in ("active", "superseded")
+        and permissions.can_edit(user)
+        and selectors.open_version(agreement=version.agreement) is None,
+        "sign_sides": [
+            side
+            for side in permissions.signable_sides(user)
+            if is_review and not getattr(version, f"{side}_signed_by_id")
+        ]
+        if is_review
+        else [],
+        "can_return": is_review and permissions.can_review(user),
+        "last_return": selectors.last_return(version) if version.is_editable else None,
+        "return_form": extra.pop("return_form", None) or ReturnToDraftForm(),
+        **extra,
+    }
+
+
+@role_required(*READER_ROLES)
+@require_GET
+def version_document(request: HttpRequest, agreement_id: int, number: int) -> HttpResponse:
+    version = _version_or_404(agreement_id, number)
+    return render(request, "agreements/document.html", _document_context(request, version))
+
+
+@role_required(*READER_ROLES)
+@require_GET
+def section_detail(request: HttpRequest, agreement_id: int, number: int, key: str) -> HttpResponse:
+    version = _version_or_404(agreement_id, number)
+    if key not in SECTION_KEYS:
+        raise Http404("No such section.")
+    if not request.htmx:
+        return redirect(f"{_document_url(version)}#section-{key}")
+    return _render_section(request, version, key)
+
+
+def _render_section(
+    request: HttpRequest, version: AgreementVersion, key: str, status: int = 200, error: str = ""
+) -> HttpResponse:
+    view = selectors.section_view(version.section_map.get(key), key)
+    context = {
+        "version": version,
+        "section": view,
+        "can_edit": version.is_editable and permissions.can_edit(request.user),
+        "error": error,
+    }
+    return render(request, "agreements/_section.html", context, status=status)
+
+
+@role_required(*permissions.EDITOR_ROLES)
+@require_http_methods(["GET", "POST"])
+def section_edit(request: HttpRequest, agreement_id: int, number: int, key: str) -> HttpResponse:
+    version = _version_or_404(agreement_id, number)
+    if key not in SECTION_KEYS:
+        raise Http404("No such section.")
+    template = "agreements/_section_form.html" if request.htmx else "agreements/section_edit.html"
+    if not version.is_editable:
+        message = f"{version.label} is {version.get_status_display().lower()}; only a draft can be edited."
+        if request.htmx:
+            return _render_section(request, version, key, status=409, error=message)
+        messages.error(request, message)
+        return redirect(_document_url(version))
+
+    section = version.section_map.get(key) or AgreementSection(version=version, key=key)
+    editor = EDITORS[key](section, request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if editor.is_valid():
+            try:
+                services.version_update_section(
+                    version=version, key=key, data=editor.to_data(), prose=editor.prose, actor=request.user
+                )
+            except ClauseError as exc:
+                editor.apply_errors(exc.errors)
+            except services.VersionConflict as exc:
+                editor.form.add_error(None, str(exc))
+            else:
+                if request.htmx:
+                    return _render_section(request, _version_or_404(agreement_id, number), key)
+                messages.success(request, f"{section.title} saved.")
+                return redirect(f"{_document_url(version)}#section-{key}")
+        status = 422
+    context = {
+        "version": version,
+        "agreement": version.agreement,
+        "editor": editor,
+        "key": key,
+        "title": section.title,
+    }
+    return render(request, template, context, status=status)
+
+
+@role_required(*permissions.EDITOR_ROLES)
+@require_POST
+def draft_create(request: HttpRequest, agreement_id: int) -> HttpResponse:
+    agreement = get_object_or_404(Agreement, pk=agreement_id)
+    try:
+        draft = services.version_create_draft(agreement=agreement, actor=request.user)
+    except services.AgreementError as exc:
+        messages.error(request, str(exc))
+        return redirect("agreements:document", agreement_id=agreement.pk)
+    messages.success(request, f"Draft {draft.label} started as a copy of the version in force.")
+    return redirect(_document_url(draft))
+
+
+@role_required(*permissions.EDITOR_ROLES)
+@require_POST
+def version_submit(request: HttpRequest, agreement_id: int, number: int) -> HttpResponse:
+    version = _version_or_404(agreement_id, number)
+    try:
+        services.version_submit(version=version, actor=request.user)
+    except ClauseError as exc:
+        messages.error(request, "The draft cannot go to review until every section is valid: " + str(exc))
+    except services.AgreementError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{version.label} is now in review, waiting for both approvers.")
+    return redirect(_document_url(version))
+
+
+@role_required(*APPROVER_ROLES)
+@require_POST
+def version_sign(request: HttpRequest, agreement_id: int, number: int) -> HttpResponse:
+    version = _version_or_404(agreement_id, number)
+    side = request.POST.get("side", "")
+    if not permissions.can_sign(request.user, side):
+        raise PermissionDenied
+    try:
+        signed = services.version_sign(version=version, side=side, actor=request.user)
+    except services.NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from None
+    except services.AgreementError as exc:
+        messages.error(request, str(exc))
+    else:
+        if signed.status == AgreementVersion.Status.ACTIVE:
+            messages.success(request, f"Signed. {signed.label} is now in force.")
+        else:
+            messages.success(request, f"Signed for {side}. Waiting for the other department.")
+    return redirect(_document_url(version))
+
+
+@role_required(*APPROVER_ROLES)
+@require_POST
+def version_return(request: HttpRequest, agreement_id: int, number: int) -> HttpResponse:
+    version = _version_or_404(agreement_id, number)
+    form = ReturnToDraftForm(request.POST)
+    if form.is_valid():
+        try:
+            services.version_return_to_draft(
+                version=version, actor=request.user, comment=form.cleaned_data["comment"]
+            )
+        except services.AgreementError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{version.label} went back to draft with your comment.")
+        return redirect(_document_url(version))
+    context = _document_context(request, version, return_form=form)
+    return render(request, "agreements/document.html", context, status=422)
+
+
+@role_required(*READER_ROLES)
+@require_GET
+def version_history(request: HttpRequest, agreement_id: int) -> HttpResponse:
+    agreement = get_object_or_404(Agreement, pk=agreement_id)
+    versions = selectors.version_history(agreement=agreement)
+    return render(request, "agreements/history.html", {"agreement": agreement, "versions": versions})
+
+
+@role_required(*READER_ROLES)
+@require_GET
+def version_compare(request: HttpRequest, agreement_id: int) -> HttpResponse:
+    agreement = get_object_or_404(Agreement, pk=agreement_id)
+    numbers = list(agreement.versions.order_by("number").values_list("number", flat=True))
+    form = CompareForm(request.GET or None)
+    diff, left, right = None, None, None
+    if form.is_bound and form.is_valid():
+        a, b = form.cleaned_data["a"], form.cleaned_data["b"]
+        missing = [n for n in (a, b) if n not in numbers]
+        if missing:
+            form.add_error(None, f"This agreement has no version {missing[0]}.")
+        else:
+            left, right = _version_or_404(agreement.pk, a), _version_or_404(agreement.pk, b)
+            diff = selectors.version_diff(left, right)
+    elif not form.is_bound and len(numbers) >= 2:
+        form = CompareForm(initial={"a": numbers[-2], "b": numbers[-1]})
+    status = 400 if form.is_bound and form.errors else 200
+    context = {
+        "agreement": agreement,
+        "form": form,
+        "numbers": numbers,
+        "diff": diff,
+        "left": left,
+        "right": right,
+    }
+    return render(request, "agreements/compare.html", context, status=status)

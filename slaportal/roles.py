@@ -1,0 +1,59 @@
+"""Roles are Django groups. Every permission check in views and the API goes through this module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+
+class Role(StrEnum):
+    MARKETING = "marketing"
+    MARKETING_APPROVER = "marketing approver"
+    SALES_REP = "sales rep"
+    SALES_MANAGER = "sales manager"  # also the sales approver of the SLA
+    ADMIN = "admin"
+
+
+def user_roles(user: Any) -> frozenset[Role]:
+    """The user's roles, computed once per user object (one query, then cached on it)."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_slaportal_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = frozenset(role for role in Role if role.value in names)
+        if user.is_superuser:
+            cached = cached | {Role.ADMIN}
+        user._slaportal_roles = cached
+    return cached
+
+
+def has_role(user: Any, *roles: Role) -> bool:
+    return bool(user_roles(user) & set(roles))
+
+
+def role_required(*roles: Role) -> Callable:
+    """Log in first, then 403 unless the user holds one of `roles`."""
+
+    def decorator(view: Callable) -> Callable:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if not has_role(request.user, *roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def roles_context(request: HttpRequest) -> dict[str, Any]:
+    roles = user_roles(getattr(request, "user", None))
+    return {"user_roles": {role.name.lower() for role in roles}}

@@ -1,0 +1,55 @@
+"""Personas: one user per role, as the product's people see it."""
+
+from __future__ import annotations
+
+import pytest
+
+from slaportal.roles import Role
+from tests import factories
+
+
+@pytest.fixture
+def marketer(db):
+    return factories.UserFactory(username="marketer", roles=[Role.MARKETING])
+
+
+@pytest.fixture
+def marketing_approver(db):
+    return factories.UserFactory(username="mkt_approver", roles=[Role.MARKETING, Role.MARKETING_APPROVER])
+
+
+@pytest.fixture
+def rep(db):
+    return factories.UserFactory(username="rep", roles=[Role.SALES_REP])
+
+
+@pytest.fixture
+def other_rep(db):
+    return factories.UserFactory(username="other_rep", roles=[Role.SALES_REP])
+
+
+@pytest.fixture
+def manager(db):
+    return factories.UserFactory(username="boss", roles=[Role.SALES_MANAGER])
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.UserFactory(username="root", roles=[Role.ADMIN])
+
+
+@pytest.fixture
+def norole(db):
+    return factories.UserFactory(username="visitor")
+
+
+@pytest.fixture
+def draft(marketer):
+    return factories.agreement_draft(author=marketer)
+
+
+@pytest.fixture
+def active(draft, marketer, marketing_approver, manager):
+    factories.activate(draft, author=marketer, marketing_approver=marketing_approver, sales_approver=manager)
+    draft.refresh_from_db()
+    return draft

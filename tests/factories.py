@@ -1,0 +1,72 @@
+"""Test data builders. Agreements are made through the services, as users make them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from agreements import services
+from agreements.defaults import demo_sections
+from agreements.models import Agreement, AgreementVersion, Team, TeamMember
+from slaportal.roles import Role
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("pw")
+
+    @factory.post_generation
+    def roles(self, create: bool, extracted: list[Role] | None, **kwargs: Any) -> None:
+        if create and extracted:
+            self.groups.add(*[Group.objects.get_or_create(name=role.value)[0] for role in extracted])
+            self.__dict__.pop("_slaportal_roles", None)
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    department = Team.Department.MARKETING
+
+
+def add_member(team: Team, user: Any, *, available: bool = True) -> TeamMember:
+    return TeamMember.objects.create(team=team, user=user, is_available=available)
+
+
+def agreement_draft(*, author: Any, name: str = "Test SLA", sections: dict | None = None) -> AgreementVersion:
+    """An agreement whose version 1 is a draft of the demo clauses (or `sections`)."""
+    marketing = TeamFactory(name=f"{name} marketing", department=Team.Department.MARKETING)
+    sales = TeamFactory(name=f"{name} sales", department=Team.Department.SALES)
+    # Recipients must be real users; the demo's may not exist in a test database.
+    sections = sections or demo_sections()
+    sections["reporting"]["data"]["recipients"] = [author.username]
+    agreement = services.agreement_create(
+        name=name, marketing_team=marketing, sales_team=sales, sections=sections, actor=author
+    )
+    return agreement.versions.get(number=1)
+
+
+def activate(version: AgreementVersion, *, author: Any, marketing_approver: Any, sales_approver: Any) -> None:
+    if version.status == AgreementVersion.Status.DRAFT:
+        services.version_submit(version=version, actor=author)
+    services.version_sign(version=version, side="marketing", actor=marketing_approver)
+    services.version_sign(version=version, side="sales", actor=sales_approver)
+
+
+def active_agreement(
+    *, author: Any, marketing_approver: Any, sales_approver: Any, name: str = "Test SLA"
+) -> Agreement:
+    version = agreement_draft(author=author, name=name)
+    activate(version, author=author, marketing_approver=marketing_approver, sales_approver=sales_approver)
+    return version.agreement

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from agreements.demo import DEMO_USERS
+from agreements.models import AgreementVersion
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_pass_the_deploy_check_without_warnings():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="sla.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_mode_refuses_to_start_without_a_secret_key():
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**env, "DEBUG": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "Set SECRET_KEY" in result.stderr
+
+
+def test_a_malformed_boolean_setting_is_named():
+    result = manage("check", DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent(capsys):
+    call_command("seed_demo")
+    first = capsys.readouterr().out
+    call_command("seed_demo")
+    second = capsys.readouterr().out
+    assert "created agreement" in first
+    assert "nothing changed" in second
+    for spec in DEMO_USERS:
+        assert spec.username in second
+    version = AgreementVersion.objects.get()
+    assert version.status == AgreementVersion.Status.ACTIVE
+    assert version.marketing_signed_by.username == "marketing_lead"
+    assert version.sales_signed_by.username == "manager"
+
+
+@pytest.mark.django_db
+def test_health_reports_ok_with_the_default_broker(client):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json()["database"] is True
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_health_checks_the_real_redis_broker(client, settings):
+    response = client.get(reverse("healthz"))
+    assert response.json() == {"status": "ok", "database": True, "broker": True}
+
+
+@pytest.mark.django_db
+def test_health_says_503_when_the_broker_is_down(client, monkeypatch):
+    from kombu import Connection
+
+    from slaportal import views
+
+    # Nothing listens on port 1: the probe must fail fast and say so.
+    monkeypatch.setattr(views.celery_app, "connection_for_write", lambda: Connection("redis://127.0.0.1:1/0"))
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert response.json()["broker"] is False
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_suite_runs_on_postgresql():
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
