@@ -110,3 +110,13 @@ def test_suite_runs_on_postgresql():
     from django.db import connection
 
     assert connection.vendor == "postgresql"
+
+
+@pytest.mark.django_db
+def test_admin_pages_open_for_the_admin(client, admin_user):
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    client.force_login(admin_user)
+    for name in ["team", "agreement", "agreementversion", "versionevent"]:
+        assert client.get(reverse(f"admin:agreements_{name}_changelist")).status_code == 200
+    assert client.get(reverse("admin:agreements_team_add")).status_code == 200
