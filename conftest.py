@@ -54,3 +54,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def _fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests make many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_version_cache():
+    # Database rows are rolled back between tests, so a cached version pk may mean another version next time.
+    from agreements.selectors import clear_version_cache
+
+    clear_version_cache()
+    yield
+    clear_version_cache()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 
 from django.db.models import Prefetch, QuerySet
 
@@ -41,6 +43,33 @@ def version_default(*, agreement: Agreement) -> AgreementVersion | None:
 
 def active_version(*, agreement_id: int) -> AgreementVersion | None:
     return _versions().filter(agreement_id=agreement_id, status=Status.ACTIVE).first()
+
+
+@lru_cache(maxsize=128)
+def _loaded_version(pk: int, effective_from: datetime) -> AgreementVersion:
+    version = _versions().get(pk=pk)
+    version.clauses  # noqa: B018 - parse once, while the object is cached
+    version.calendar  # noqa: B018
+    return version
+
+
+def active_version_for_evaluation(*, agreement_id: int) -> AgreementVersion | None:
+    """The version in force, with its clauses parsed, for hot paths (ingest, evaluation, sweeps).
+
+    A version in force never changes (only drafts are editable), so its parsed form is cached per
+    process; one indexed query (one_active_version_per_agreement) says which version that is right now.
+    Treat the returned object as read-only.
+    """
+    row = (
+        AgreementVersion.objects.filter(agreement_id=agreement_id, status=Status.ACTIVE)
+        .values_list("pk", "effective_from")
+        .first()
+    )
+    return _loaded_version(*row) if row else None
+
+
+def clear_version_cache() -> None:
+    _loaded_version.cache_clear()
 
 
 def open_version(*, agreement: Agreement) -> AgreementVersion | None:

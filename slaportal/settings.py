@@ -163,6 +163,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The schedule lives in code, so every deployment runs the same periodic work.
+CELERY_BEAT_SCHEDULE = {
+    "return-recycled-leads": {"task": "leads.return_recycled", "schedule": 3600.0},
+}
 
 LOGGING = {
     "version": 1,

@@ -10,11 +10,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from slaportal.celery import app as celery_app
+from slaportal.roles import Role, has_role
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """Each role lands where its work is: reps on their inbox, marketing and managers on all leads."""
+    if has_role(request.user, Role.SALES_REP):
+        return redirect("leads:inbox")
+    if has_role(request.user, Role.MARKETING, Role.MARKETING_APPROVER, Role.SALES_MANAGER, Role.ADMIN):
+        return redirect("leads:list")
     return redirect("agreements:list")
 
 

@@ -53,3 +53,10 @@ def active(draft, marketer, marketing_approver, manager):
     factories.activate(draft, author=marketer, marketing_approver=marketing_approver, sales_approver=manager)
     draft.refresh_from_db()
     return draft
+
+
+@pytest.fixture
+def pipeline(active, rep, other_rep):
+    """The active demo SLA with two available reps in its sales team."""
+    factories.sales_team_members(active.agreement, rep, other_rep)
+    return active.agreement

@@ -70,3 +70,54 @@ def active_agreement(
     version = agreement_draft(author=author, name=name)
     activate(version, author=author, marketing_approver=marketing_approver, sales_approver=sales_approver)
     return version.agreement
+
+
+def sales_team_members(agreement: Agreement, *reps: Any, available: bool = True) -> None:
+    for rep in reps:
+        TeamMember.objects.get_or_create(
+            team=agreement.sales_team, user=rep, defaults={"is_available": available}
+        )
+
+
+WARM = ("webinar_attendance", "ebook_download")
+HOT = ("webinar_attendance", "webinar_attendance", "ebook_download")
+
+
+def make_lead(
+    *,
+    external_id: str,
+    now: Any,
+    employees: int | None = 120,
+    activities: tuple[str, ...] = (),
+    agreement: Agreement | None = None,
+    **data: Any,
+) -> Any:
+    """A lead sent by a CRM, with `activities` an hour before `now`, evaluated as the SLA says."""
+    from datetime import timedelta
+
+    from leads import services
+
+    crm = services.Actor.system()
+    lead, _ = services.lead_upsert(
+        external_id=external_id,
+        data={"company_employees": employees, "email": f"{external_id}@example.com", **data},
+        actor=crm,
+        agreement=agreement,
+        now=now - timedelta(hours=1),
+    )
+    if activities:
+        services.activities_ingest(
+            items=[
+                {
+                    "lead_external_id": external_id,
+                    "type": kind,
+                    "occurred_at": now - timedelta(minutes=30),
+                    "external_id": f"{external_id}-{n}",
+                }
+                for n, kind in enumerate(activities)
+            ],
+            actor=crm,
+            now=now,
+        )
+    lead.refresh_from_db()
+    return lead

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from agreements.demo import DEMO_PASSWORD, DEMO_USERS, seed_agreements
+from leads.demo import seed_leads
 
 
 class Command(BaseCommand):
@@ -8,6 +9,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         created = seed_agreements()
+        leads = seed_leads()
+        if leads:
+            created.append(f"{leads} demo leads over the last 12 months")
         for line in created:
             self.stdout.write(f"created {line}")
         if not created:

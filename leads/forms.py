@@ -1,0 +1,73 @@
+"""Forms for the lead pages. They only parse input; the rules are in leads.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from leads.models import Lead, Temperature
+from leads.selectors import available_reps
+
+
+class LeadFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=100)
+    status = forms.ChoiceField(choices=[("", "Any status"), *Lead.Status.choices], required=False)
+    marketing_temperature = forms.ChoiceField(
+        label="Temperature", choices=[("", "Any temperature"), *Temperature.choices], required=False
+    )
+    icp_fit = forms.TypedChoiceField(
+        label="ICP fit",
+        choices=[("", "Fit or not"), ("yes", "Fits the ICP"), ("no", "Does not fit")],
+        coerce=lambda v: v == "yes",
+        empty_value=None,
+        required=False,
+    )
+    owner = forms.ChoiceField(required=False)
+    source = forms.ChoiceField(required=False)
+
+    def __init__(self, *args: Any, owners: list[str], sources: list[str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", "Any owner"), ("none", "Unassigned"), *[(u, u) for u in owners]]
+        self.fields["source"].choices = [("", "Any source"), *[(s, s) for s in sources]]
+
+
+class RejectForm(forms.Form):
+    reason = forms.ChoiceField()
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args: Any, lead: Lead, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        reasons = lead.sla_version.clauses.handoff.rejection_reasons if lead.sla_version else ()
+        self.fields["reason"].choices = [(r.code, r.label) for r in reasons]
+
+
+class QualifyForm(forms.Form):
+    product_potential = forms.TypedChoiceField(
+        choices=[("yes", "Yes"), ("no", "No")], coerce=lambda v: v == "yes", widget=forms.RadioSelect
+    )
+    purchase_timeframe_months = forms.IntegerField(
+        label="Purchase timeframe (months)", min_value=0, max_value=240
+    )
+
+
+class CloseForm(forms.Form):
+    outcome = forms.ChoiceField(choices=[("won", "Won"), ("lost", "Lost")])
+
+
+class ReassignForm(forms.Form):
+    owner = forms.ChoiceField(label="New owner")
+
+    def __init__(self, *args: Any, lead: Lead, reps: list[Any] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        reps = reps if reps is not None else list(available_reps(lead.agreement))
+        self.fields["owner"].choices = [(r.username, r.username) for r in reps if r.pk != lead.owner_id]
+
+
+class FeedbackForm(forms.Form):
+    def __init__(self, *args: Any, lead: Lead, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        for question in lead.sla_version.clauses.feedback.questions if lead.sla_version else ():
+            self.fields[question.code] = forms.CharField(
+                label=question.text, required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+            )

@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from agreements.models import Agreement, AgreementVersion, Team
+
+
+class Temperature(models.TextChoices):
+    COLD = "cold", "Cold"
+    WARM = "warm", "Warm"
+    HOT = "hot", "Hot"
+
+
+class Lead(models.Model):
+    class Status(models.TextChoices):
+        NURTURING = "nurturing", "Nurturing (marketing)"
+        HANDED_OFF = "handed_off", "Awaiting pickup by sales"
+        ACCEPTED = "accepted", "Accepted (in progress with sales)"
+        QUALIFIED = "qualified", "Qualified"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+        DISQUALIFIED = "disqualified", "Disqualified"
+        RECYCLED = "recycled", "Recycled (returns to nurture later)"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="leads")
+    external_id = models.CharField(max_length=200, unique=True, help_text="How CRMs refer to the lead.")
+    email = models.EmailField(blank=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    job_title = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    company_name = models.CharField(max_length=200, blank=True)
+    company_employees = models.PositiveIntegerField(null=True, blank=True)
+    company_annual_revenue = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    company_industry = models.CharField(max_length=100, blank=True)
+    company_country = models.CharField(max_length=2, blank=True)
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NURTURING)
+    # NULL, never "", means "not rated yet": the API reports it as null and reports count it apart.
+    marketing_temperature = models.CharField(
+        max_length=10, choices=Temperature.choices, null=True, blank=True
+    )
+    sales_temperature = models.CharField(max_length=10, choices=Temperature.choices, null=True, blank=True)
+    icp_fit = models.BooleanField(null=True, blank=True, help_text="Unknown until first evaluated.")
+    is_mql = models.BooleanField(default=False)
+    mql_at = models.DateTimeField(null=True, blank=True, help_text="When it first reached the MQL threshold.")
+    explanation = models.JSONField(
+        default=dict, blank=True, help_text="The last evaluation, clause by clause."
+    )
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    sla_version = models.ForeignKey(
+        AgreementVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        help_text="The version that governed the lead's transfer to sales.",
+    )
+    handoff_temperature = models.CharField(max_length=10, choices=Temperature.choices, null=True, blank=True)
+    handed_off_at = models.DateTimeField(null=True, blank=True)
+    pickup_deadline = models.DateTimeField(null=True, blank=True)
+    # Raised on every (re)assignment; a breach or reminder is recorded once per assignment number.
+    assignment_no = models.PositiveIntegerField(default=0)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    # The pickup (accept or reject) of the latest assignment, measured in the SLA's business time.
+    picked_up_at = models.DateTimeField(null=True, blank=True)
+    pickup_business_minutes = models.PositiveIntegerField(null=True, blank=True)
+    pickup_within_sla = models.BooleanField(null=True, blank=True)
+    pickup_breaches = models.PositiveIntegerField(default=0)
+
+    product_potential = models.BooleanField(null=True, blank=True)
+    purchase_timeframe_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    qualified_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=50, blank=True)
+    recycle_at = models.DateTimeField(null=True, blank=True)
+    # Set when sales hands a lead back; only engagement after it can send the lead to sales again.
+    nurture_since = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        indexes = [
+            # leads.selectors.inbox: a rep's leads by status, most urgent deadline first
+            models.Index(fields=["owner", "status", "pickup_deadline"], name="lead_inbox_idx"),
+            # leads.selectors.lead_list filters and the API's updated_since
+            models.Index(fields=["status", "-updated_at"], name="lead_status_updated_idx"),
+            # leads.services.leads_return_recycled: recycled leads that are due back
+            models.Index(fields=["recycle_at"], condition=Q(status="recycled"), name="lead_recycle_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name or self.email or self.external_id}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Activity(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    type = models.CharField(max_length=50)
+    occurred_at = models.DateTimeField()
+    external_id = models.CharField(
+        max_length=200, unique=True, help_text="The same activity sent twice counts once."
+    )
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [
+            # leads.services.lead_evaluate: a lead's activities inside the temperature window
+            models.Index(fields=["lead", "occurred_at"], name="activity_lead_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} at {self.occurred_at:%Y-%m-%d}"
+
+
+class LeadEvent(models.Model):
+    """The lead's timeline and audit trail. Append-only: rows are never edited or deleted."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Data updated"
+        EVALUATED = "evaluated", "Evaluated"
+        HANDED_OFF = "handed_off", "Handed off to sales"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        QUALIFIED = "qualified", "Qualified"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+        REASSIGNED = "reassigned", "Reassigned"
+        RETURNED = "returned", "Returned to nurture"
+        FEEDBACK = "feedback", "Feedback"
+
+    class ActorType(models.TextChoices):
+        USER = "user", "User"
+        INTEGRATION = "integration", "Integration"
+        SYSTEM = "system", "System"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    at = models.DateTimeField()
+    actor_type = models.CharField(max_length=20, choices=ActorType.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    sla_version = models.ForeignKey(
+        AgreementVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="lead_events"
+    )
+    clause = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=100, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["lead", "at"], name="leadevent_lead_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Lead events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Lead events are append-only.")
+
+    @property
+    def actor_label(self) -> str:
+        if self.actor_type == self.ActorType.SYSTEM:
+            return "SLA Portal"
+        name = self.actor.username if self.actor else "deleted user"
+        return f"{name} (integration)" if self.actor_type == self.ActorType.INTEGRATION else name
+
+    @property
+    def clause_label(self) -> str:
+        if not self.clause:
+            return ""
+        return f"v{self.sla_version.number} §{self.clause}" if self.sla_version_id else f"§{self.clause}"
+
+
+class Feedback(models.Model):
+    """A rep's answers to the SLA's feedback questions after contacting the lead."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="feedback")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    sla_version = models.ForeignKey(AgreementVersion, on_delete=models.PROTECT, related_name="+")
+    answers = models.JSONField(help_text="{question code: answer}")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Feedback on {self.lead_id} by {self.author_id}"
+
+
+class AssignmentCursor(models.Model):
+    """Where round-robin stands for a sales team; stored so it is fair across restarts and processes."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="assignment_cursor")
+    last_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Round-robin of {self.team}"

@@ -1,0 +1,30 @@
+"""Who may see and act on which lead. Views, the API and services ask here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slaportal.roles import Role, has_role
+
+ALL_LEADS_ROLES = (Role.MARKETING, Role.MARKETING_APPROVER, Role.SALES_MANAGER, Role.ADMIN)
+INBOX_ROLES = (Role.SALES_REP, Role.SALES_MANAGER)
+MANAGER_ROLES = (Role.SALES_MANAGER, Role.ADMIN)
+
+
+def can_view_all(user: Any) -> bool:
+    return has_role(user, *ALL_LEADS_ROLES)
+
+
+def can_view_lead(user: Any, lead: Any) -> bool:
+    """Marketing and managers see every lead; a rep sees the leads they own."""
+    if can_view_all(user):
+        return True
+    return has_role(user, Role.SALES_REP) and lead.owner_id == user.pk
+
+
+def is_manager(user: Any) -> bool:
+    return has_role(user, *MANAGER_ROLES)
+
+
+def is_owner(user: Any, lead: Any) -> bool:
+    return lead.owner_id is not None and lead.owner_id == getattr(user, "pk", None)

@@ -1,0 +1,124 @@
+"""Reads of leads for pages and the API; each returns rows with their relations already joined."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, Q, QuerySet
+
+from agreements.models import Agreement, Team
+from leads.models import Activity, Feedback, Lead, LeadEvent
+from slaportal.roles import Role
+
+Status = Lead.Status
+
+
+def _leads() -> QuerySet[Lead]:
+    return Lead.objects.select_related("owner", "sla_version")
+
+
+@dataclass(frozen=True)
+class Inbox:
+    awaiting: list[Lead]  # handed off to me, most urgent deadline first
+    in_progress: list[Lead]  # accepted or qualified, mine
+
+
+def inbox(*, user: Any) -> Inbox:
+    mine = _leads().filter(owner=user)
+    awaiting = list(mine.filter(status=Status.HANDED_OFF).order_by("pickup_deadline", "pk"))
+    in_progress = list(
+        mine.filter(status__in=[Status.ACCEPTED, Status.QUALIFIED]).order_by("-accepted_at", "-pk")[:100]
+    )
+    return Inbox(awaiting, in_progress)
+
+
+LIST_FILTERS = ("status", "marketing_temperature", "icp_fit", "owner", "source")
+
+
+def lead_list(*, filters: dict[str, Any], search: str = "") -> QuerySet[Lead]:
+    """All leads, filtered; `filters` holds already-validated values (see leads.forms.LeadFilterForm)."""
+    rows = _leads()
+    if filters.get("status"):
+        rows = rows.filter(status=filters["status"])
+    if filters.get("marketing_temperature"):
+        rows = rows.filter(marketing_temperature=filters["marketing_temperature"])
+    if filters.get("icp_fit") in (True, False):
+        rows = rows.filter(icp_fit=filters["icp_fit"])
+    if filters.get("owner") == "none":
+        rows = rows.filter(owner__isnull=True)
+    elif filters.get("owner"):
+        rows = rows.filter(owner__username=filters["owner"])
+    if filters.get("source"):
+        rows = rows.filter(source=filters["source"])
+    if search:
+        rows = rows.filter(
+            Q(first_name__icontains=search)
+            | Q(last_name__icontains=search)
+            | Q(email__icontains=search)
+            | Q(company_name__icontains=search)
+        )
+    return rows.order_by("-updated_at", "-pk")
+
+
+def sources() -> list[str]:
+    return list(
+        Lead.objects.exclude(source="").order_by("source").values_list("source", flat=True).distinct()
+    )
+
+
+def lead_detail(*, lead_id: int) -> Lead:
+    """A lead with its activities, timeline and feedback, for the lead page (a fixed number of queries)."""
+    return (
+        _leads()
+        .prefetch_related(
+            Prefetch(
+                "activities",
+                queryset=Activity.objects.order_by("-occurred_at", "-pk")[:200],
+                to_attr="recent_activities",
+            ),
+            Prefetch(
+                "events",
+                queryset=LeadEvent.objects.select_related("actor", "sla_version").order_by("at", "pk"),
+                to_attr="timeline",
+            ),
+            Prefetch(
+                "feedback",
+                queryset=Feedback.objects.select_related("author").order_by("created_at"),
+                to_attr="answers",
+            ),
+        )
+        .select_related("agreement")
+        .get(pk=lead_id)
+    )
+
+
+def lead_events(*, lead: Lead) -> QuerySet[LeadEvent]:
+    return LeadEvent.objects.filter(lead=lead).select_related("actor", "sla_version").order_by("at", "pk")
+
+
+def _reps(**membership: Any) -> QuerySet[Any]:
+    # One filter() call, so availability and team are checked on the same membership row: a rep on
+    # leave in one team must not look available there through a membership in another team.
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            groups__name=Role.SALES_REP.value,
+            memberships__is_available=True,
+            **{f"memberships__{key}": value for key, value in membership.items()},
+        )
+        .order_by("pk")
+        .distinct()
+    )
+
+
+def available_reps(agreement: Agreement) -> QuerySet[Any]:
+    """Active sales reps of the agreement's sales team who are not marked unavailable (on leave)."""
+    return _reps(team_id=agreement.sales_team_id)
+
+
+def available_reps_all() -> QuerySet[Any]:
+    """Available reps of every sales team: the choices a manager sees on the lead list."""
+    return _reps(team__department=Team.Department.SALES)

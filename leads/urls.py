@@ -1,0 +1,17 @@
+from django.urls import path
+
+from leads import views
+
+app_name = "leads"
+
+urlpatterns = [
+    path("", views.lead_list, name="list"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("<int:lead_id>/", views.lead_detail, name="detail"),
+    path("<int:lead_id>/accept/", views.lead_accept, name="accept"),
+    path("<int:lead_id>/reject/", views.lead_reject, name="reject"),
+    path("<int:lead_id>/qualify/", views.lead_qualify, name="qualify"),
+    path("<int:lead_id>/close/", views.lead_close, name="close"),
+    path("<int:lead_id>/reassign/", views.lead_reassign, name="reassign"),
+    path("<int:lead_id>/feedback/", views.lead_feedback, name="feedback"),
+]

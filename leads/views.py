@@ -1,0 +1,310 @@
+"""Browser views of the lead pipeline. Thin: check the role, call a service or selector, render.
+
+Transitions answer htmx with the fragment they change: the inbox (`#inbox`), a row of the lead list
+(`#lead-row-<id>`) or the lead page (`#lead-page`). A refused or lost transition comes back as 409 with the
+message in place; invalid input as 422 with the form and its errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import retarget
+
+from leads import permissions, selectors, services
+from leads.forms import CloseForm, FeedbackForm, LeadFilterForm, QualifyForm, ReassignForm, RejectForm
+from leads.models import Lead
+from leads.services import Actor
+from slaportal.roles import Role, role_required
+
+Status = Lead.Status
+ANY_ROLE = tuple(Role)
+
+
+def _lead_or_404(request: HttpRequest, lead_id: int) -> Lead:
+    try:
+        lead = selectors.lead_detail(lead_id=lead_id)
+    except Lead.DoesNotExist:
+        raise Http404("No such lead.") from None
+    if not permissions.can_view_lead(request.user, lead):
+        raise PermissionDenied("This lead belongs to another rep.")
+    return lead
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Inbox
+
+
+def _render_inbox(request: HttpRequest, *, status: int = 200, error: str = "") -> HttpResponse:
+    template = "leads/inbox.html#inbox" if request.htmx else "leads/inbox.html"
+    context = {"inbox": selectors.inbox(user=request.user), "error": error, "now": timezone.now()}
+    return render(request, template, context, status=status)
+
+
+@role_required(*permissions.INBOX_ROLES)
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    return _render_inbox(request)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# All leads
+
+
+@role_required(*permissions.ALL_LEADS_ROLES)
+@require_GET
+def lead_list(request: HttpRequest) -> HttpResponse:
+    owners = list(
+        Lead.objects.exclude(owner=None)
+        .order_by("owner__username")
+        .values_list("owner__username", flat=True)
+        .distinct()
+    )
+    form = LeadFilterForm(request.GET or None, owners=owners, sources=selectors.sources())
+    filters: dict[str, Any] = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    rows = selectors.lead_list(filters=filters, search=filters.get("q", ""))
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    is_manager = permissions.is_manager(request.user)
+    reps = list(selectors.available_reps_all()) if is_manager else []
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "is_manager": is_manager, "reps": reps, "query": query.urlencode()}
+    template = (
+        "leads/list.html#lead-table"
+        if request.htmx and request.htmx.target == "lead-table"
+        else "leads/list.html"
+    )
+    return render(request, template, context, status=200 if not form.errors else 400)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Lead page and actions
+
+
+def _lead_context(request: HttpRequest, lead: Lead, **forms: Any) -> dict[str, Any]:
+    user = request.user
+    owner = permissions.is_owner(user, lead)
+    manager = permissions.is_manager(user)
+    active = lead.status in (Status.ACCEPTED, Status.QUALIFIED)
+    actions = {
+        "accept": owner and lead.status == Status.HANDED_OFF,
+        "reject": owner and lead.status == Status.HANDED_OFF,
+        "qualify": owner and active,
+        "close": (owner or manager) and active,
+        "reassign": manager and lead.status in (Status.HANDED_OFF, Status.ACCEPTED, Status.QUALIFIED),
+        "feedback": owner and lead.status in services.FEEDBACK_STATUSES,
+    }
+    return {
+        "lead": lead,
+        "actions": actions,
+        "reject_form": forms.get("reject_form") or (RejectForm(lead=lead) if actions["reject"] else None),
+        "qualify_form": forms.get("qualify_form") or (QualifyForm() if actions["qualify"] else None),
+        "close_form": forms.get("close_form") or (CloseForm() if actions["close"] else None),
+        "reassign_form": forms.get("reassign_form")
+        or (ReassignForm(lead=lead) if actions["reassign"] else None),
+        "feedback_form": forms.get("feedback_form")
+        or (FeedbackForm(lead=lead) if actions["feedback"] else None),
+        "error": forms.get("error", ""),
+        "checks": (lead.explanation or {}).get("checks", []),
+        "now": timezone.now(),
+    }
+
+
+def _render_lead(request: HttpRequest, lead_id: int, *, status: int = 200, **forms: Any) -> HttpResponse:
+    lead = _lead_or_404(request, lead_id)
+    template = "leads/detail.html#lead-page" if request.htmx else "leads/detail.html"
+    return render(request, template, _lead_context(request, lead, **forms), status=status)
+
+
+@role_required(*ANY_ROLE)
+@require_GET
+def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
+    return _render_lead(request, lead_id)
+
+
+def _after(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Where a successful transition lands: the fragment the request came from, or the page."""
+    target = request.htmx.target if request.htmx else None
+    if target == "inbox":
+        return _render_inbox(request)
+    if target and target.startswith("lead-row-"):
+        return _render_row(request, lead_id)
+    if request.htmx:
+        return _render_lead(request, lead_id)
+    return redirect(reverse("leads:detail", args=[lead_id]))
+
+
+def _refused(request: HttpRequest, lead_id: int, message: str) -> HttpResponse:
+    target = request.htmx.target if request.htmx else None
+    if target == "inbox":
+        return _render_inbox(request, status=409, error=message)
+    if target and target.startswith("lead-row-"):
+        return _render_row(request, lead_id, status=409, error=message)
+    return _render_lead(request, lead_id, status=409, error=message)
+
+
+def _act(
+    request: HttpRequest,
+    lead_id: int,
+    call: Callable[[Lead], Any],
+    on_invalid: Callable[[Lead, Any], HttpResponse],
+) -> HttpResponse:
+    lead = _lead_or_404(request, lead_id)
+    try:
+        call(lead)
+    except services.NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from None
+    except (services.TransitionRefused, services.TransitionConflict) as exc:
+        return _refused(request, lead_id, str(exc))
+    except services.LeadValidationError as exc:
+        return on_invalid(lead, exc.errors)
+    return _after(request, lead_id)
+
+
+def _with_errors(form: Any, errors: dict[str, Any]) -> Any:
+    for name, messages in errors.items():
+        for message in messages if isinstance(messages, list) else [messages]:
+            form.add_error(name if name in form.fields else None, message)
+    return form
+
+
+@role_required(*permissions.INBOX_ROLES)
+@require_POST
+def lead_accept(request: HttpRequest, lead_id: int) -> HttpResponse:
+    return _act(
+        request,
+        lead_id,
+        lambda lead: services.lead_accept(lead=lead, actor=Actor.of(request.user)),
+        lambda lead, errors: _refused(request, lead_id, "; ".join(map(str, errors.values()))),
+    )
+
+
+@role_required(*permissions.INBOX_ROLES)
+@require_http_methods(["GET", "POST"])
+def lead_reject(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = _lead_or_404(request, lead_id)
+    if request.method == "GET":
+        # The reject form opens in place of the inbox row.
+        if not permissions.is_owner(request.user, lead):
+            raise PermissionDenied("Only the lead's owner can reject it.")
+        return render(request, "leads/_reject_row.html", {"lead": lead, "form": RejectForm(lead=lead)})
+    form = RejectForm(request.POST, lead=lead)
+
+    def invalid(lead: Lead, errors: Any) -> HttpResponse:
+        bound = _with_errors(RejectForm(request.POST, lead=lead), errors)
+        if request.htmx and request.htmx.target == "inbox":
+            response = render(request, "leads/_reject_row.html", {"lead": lead, "form": bound}, status=422)
+            return retarget(response, f"#lead-row-{lead.pk}")
+        return _render_lead(request, lead.pk, status=422, reject_form=bound)
+
+    if not form.is_valid():
+        return invalid(lead, {})
+    return _act(
+        request,
+        lead_id,
+        lambda lead: services.lead_reject(
+            lead=lead,
+            actor=Actor.of(request.user),
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+        ),
+        invalid,
+    )
+
+
+def _form_action(
+    request: HttpRequest, lead_id: int, form_class: type, form_key: str, call: Callable[[Lead, dict], Any]
+) -> HttpResponse:
+    lead = _lead_or_404(request, lead_id)
+    needs_lead = form_class in (ReassignForm, FeedbackForm)
+    form = form_class(request.POST, lead=lead) if needs_lead else form_class(request.POST)
+
+    def invalid(lead: Lead, errors: Any) -> HttpResponse:
+        target = request.htmx.target if request.htmx else None
+        if target and target.startswith("lead-row-"):
+            return _render_row(
+                request,
+                lead.pk,
+                status=422,
+                error="; ".join(
+                    str(m)
+                    for msgs in (errors or form.errors).values()
+                    for m in (msgs if isinstance(msgs, list) else [msgs])
+                ),
+            )
+        return _render_lead(request, lead.pk, status=422, **{form_key: _with_errors(form, errors)})
+
+    if not form.is_valid():
+        return invalid(lead, {})
+    return _act(request, lead_id, lambda lead: call(lead, form.cleaned_data), invalid)
+
+
+@role_required(*permissions.INBOX_ROLES)
+@require_POST
+def lead_qualify(request: HttpRequest, lead_id: int) -> HttpResponse:
+    return _form_action(
+        request,
+        lead_id,
+        QualifyForm,
+        "qualify_form",
+        lambda lead, data: services.lead_qualify(lead=lead, actor=Actor.of(request.user), **data),
+    )
+
+
+@role_required(*permissions.INBOX_ROLES)
+@require_POST
+def lead_close(request: HttpRequest, lead_id: int) -> HttpResponse:
+    return _form_action(
+        request,
+        lead_id,
+        CloseForm,
+        "close_form",
+        lambda lead, data: services.lead_close(
+            lead=lead, actor=Actor.of(request.user), outcome=data["outcome"]
+        ),
+    )
+
+
+@role_required(*permissions.MANAGER_ROLES)
+@require_POST
+def lead_reassign(request: HttpRequest, lead_id: int) -> HttpResponse:
+    return _form_action(
+        request,
+        lead_id,
+        ReassignForm,
+        "reassign_form",
+        lambda lead, data: services.lead_reassign(
+            lead=lead, actor=Actor.of(request.user), owner=data["owner"]
+        ),
+    )
+
+
+@role_required(*permissions.INBOX_ROLES)
+@require_POST
+def lead_feedback(request: HttpRequest, lead_id: int) -> HttpResponse:
+    return _form_action(
+        request,
+        lead_id,
+        FeedbackForm,
+        "feedback_form",
+        lambda lead, data: services.lead_feedback(lead=lead, actor=Actor.of(request.user), answers=data),
+    )
+
+
+def _render_row(request: HttpRequest, lead_id: int, *, status: int = 200, error: str = "") -> HttpResponse:
+    lead = selectors.lead_list(filters={}).get(pk=lead_id)
+    context = {
+        "lead": lead,
+        "is_manager": permissions.is_manager(request.user),
+        "reps": list(selectors.available_reps_all()),
+        "row_error": error,
+    }
+    return render(request, "leads/_lead_row.html", context, status=status)

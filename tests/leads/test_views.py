@@ -1,0 +1,258 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from leads import services
+from leads.models import Lead
+from leads.services import Actor
+from tests.factories import WARM, make_lead
+
+pytestmark = pytest.mark.django_db
+PERSONAS = [
+    "marketer",
+    "marketing_approver",
+    "rep",
+    "other_rep",
+    "manager",
+    "admin_user",
+    "norole",
+    "anonymous",
+]
+ALL_LEADS = {"marketer", "marketing_approver", "manager", "admin_user"}
+INBOX = {"rep", "other_rep", "manager"}
+
+
+@pytest.fixture
+def lead(pipeline, rep):
+    lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    assert lead.owner == rep
+    return lead
+
+
+def login(client, request, persona):
+    if persona != "anonymous":
+        client.force_login(request.getfixturevalue(persona))
+
+
+# (name, method, url, allowed personas, payload). The lead is handed off to `rep`.
+VIEWS = [
+    ("inbox", "get", lambda lead: reverse("leads:inbox"), INBOX, {}),
+    ("list", "get", lambda lead: reverse("leads:list"), ALL_LEADS, {}),
+    ("detail", "get", lambda lead: reverse("leads:detail", args=[lead.pk]), ALL_LEADS | {"rep"}, {}),
+    ("accept", "post", lambda lead: reverse("leads:accept", args=[lead.pk]), {"rep"}, {}),
+    ("reject-form", "get", lambda lead: reverse("leads:reject", args=[lead.pk]), {"rep"}, {}),
+    (
+        "reject",
+        "post",
+        lambda lead: reverse("leads:reject", args=[lead.pk]),
+        {"rep"},
+        {"reason": "no_fit", "note": "x"},
+    ),
+    (
+        "reassign",
+        "post",
+        lambda lead: reverse("leads:reassign", args=[lead.pk]),
+        {"manager", "admin_user"},
+        {"owner": "other_rep"},
+    ),
+]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize(("name", "method", "url", "allowed", "payload"), VIEWS, ids=[v[0] for v in VIEWS])
+def test_every_lead_view_enforces_role_and_ownership(
+    client, request, lead, persona, name, method, url, allowed, payload
+):
+    login(client, request, persona)
+    response = getattr(client, method)(url(lead), payload)
+    if persona == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+    elif persona in allowed:
+        assert response.status_code in (200, 302), (persona, response.status_code)
+    else:
+        assert response.status_code == 403, (persona, response.status_code)
+
+
+@pytest.mark.parametrize(
+    ("name", "payload"),
+    [
+        ("qualify", {"product_potential": "yes", "purchase_timeframe_months": "3"}),
+        ("close", {"outcome": "won"}),
+        ("feedback", {"talk": "Good"}),
+    ],
+)
+@pytest.mark.parametrize("persona", ["rep", "other_rep", "marketer"])
+def test_actions_on_accepted_leads_belong_to_the_owner(client, request, lead, rep, persona, name, payload):
+    services.lead_accept(lead=lead, actor=Actor.of(rep))
+    login(client, request, persona)
+    response = client.post(reverse(f"leads:{name}", args=[lead.pk]), payload)
+    assert response.status_code == (302 if persona == "rep" else 403)
+
+
+def test_inbox_lists_my_leads_most_urgent_first_and_accepts_in_place(client, pipeline, rep):
+    now = timezone.now()
+    late = make_lead(external_id="late", now=now - timedelta(days=5), activities=WARM)
+    make_lead(external_id="mid", now=now, activities=WARM)  # goes to other_rep
+    soon = make_lead(external_id="soon", now=now, activities=WARM)
+    client.force_login(rep)
+    html = client.get(reverse("leads:inbox")).content.decode()
+    assert html.index(f"lead-row-{late.pk}") < html.index(f"lead-row-{soon.pk}")
+    assert "overdue by" in html
+    response = client.post(
+        reverse("leads:accept", args=[soon.pk]), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="inbox"
+    )
+    fragment = response.content.decode()
+    assert response.status_code == 200
+    assert fragment.startswith('\n<div id="inbox">') or fragment.lstrip().startswith('<div id="inbox">')
+    assert "<html" not in fragment
+    assert f"lead-row-{soon.pk}" not in fragment  # moved to "In progress"
+    assert Lead.objects.get(pk=soon.pk).status == "accepted"
+
+
+def test_reject_opens_in_place_and_errors_stay_in_the_row(client, lead, rep):
+    client.force_login(rep)
+    form = client.get(reverse("leads:reject", args=[lead.pk]), HTTP_HX_REQUEST="true")
+    assert f'id="lead-row-{lead.pk}"' in form.content.decode()
+    assert "Not ready to buy yet" in form.content.decode()
+    bad = client.post(
+        reverse("leads:reject", args=[lead.pk]),
+        {"reason": "no_fit", "note": ""},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="inbox",
+    )
+    assert bad.status_code == 422
+    assert bad["HX-Retarget"] == f"#lead-row-{lead.pk}"
+    assert Lead.objects.get(pk=lead.pk).status == "handed_off"
+    ok = client.post(
+        reverse("leads:reject", args=[lead.pk]),
+        {"reason": "no_fit", "note": "Consumer"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="inbox",
+    )
+    assert ok.status_code == 200
+    assert Lead.objects.get(pk=lead.pk).status == "disqualified"
+
+
+def test_a_lost_race_shows_the_conflict_in_place(client, lead, rep):
+    client.force_login(rep)
+    services.lead_accept(lead=lead, actor=Actor.of(rep))
+    response = client.post(
+        reverse("leads:accept", args=[lead.pk]), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="inbox"
+    )
+    assert response.status_code == 409
+    assert "the lead is accepted" in response.content.decode()
+
+
+def test_lead_page_explains_the_decision_and_shows_only_my_actions(client, lead, rep, marketer):
+    client.force_login(marketer)
+    html = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "v1 §icp.1" in html
+    assert "v1 §handoff.pickup.warm" in html
+    assert "Accept this lead" not in html
+    client.force_login(rep)
+    html = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "Accept this lead" in html
+    assert "Reassign" not in html
+
+
+def test_feedback_form_saves_and_shows_for_marketing(client, lead, rep, marketer):
+    services.lead_accept(lead=lead, actor=Actor.of(rep))
+    client.force_login(rep)
+    bad = client.post(reverse("leads:feedback", args=[lead.pk]), {"talk": ""}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 422
+    assert "Answer at least one question." in bad.content.decode()
+    client.post(reverse("leads:feedback", args=[lead.pk]), {"talk": "They need SSO"})
+    client.force_login(marketer)
+    assert "They need SSO" in client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+
+
+def test_qualify_with_bad_input_shows_inline_errors(client, lead, rep):
+    services.lead_accept(lead=lead, actor=Actor.of(rep))
+    client.force_login(rep)
+    response = client.post(
+        reverse("leads:qualify", args=[lead.pk]),
+        {"product_potential": "yes", "purchase_timeframe_months": "soon"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 422
+    assert "Enter a whole number." in response.content.decode()
+
+
+def test_manager_reassigns_from_the_list_row(client, lead, manager, other_rep):
+    client.force_login(manager)
+    response = client.post(
+        reverse("leads:reassign", args=[lead.pk]),
+        {"owner": "other_rep"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET=f"lead-row-{lead.pk}",
+    )
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith(f'<tr id="lead-row-{lead.pk}"')
+    assert Lead.objects.get(pk=lead.pk).owner == other_rep
+    again = client.post(
+        reverse("leads:reassign", args=[lead.pk]),
+        {"owner": "ghost"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET=f"lead-row-{lead.pk}",
+    )
+    assert again.status_code == 422
+
+
+def test_list_filters_and_search(client, pipeline, marketer):
+    now = timezone.now()
+    make_lead(external_id="a", now=now, activities=WARM, company_name="Acme", source="webinar")
+    make_lead(external_id="b", now=now, employees=5, activities=WARM, company_name="Tiny", source="ebook")
+    client.force_login(marketer)
+    url = reverse("leads:list")
+    assert "Tiny" not in client.get(url, {"icp_fit": "yes"}).content.decode()
+    assert "Acme" not in client.get(url, {"q": "tin"}).content.decode()
+    assert "Tiny" not in client.get(url, {"status": "handed_off"}).content.decode()
+    assert "Acme" not in client.get(url, {"source": "ebook"}).content.decode()
+    assert client.get(url, {"status": "bogus", "page": "x"}).status_code == 400
+    fragment = client.get(
+        url, {"q": "acme"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="lead-table"
+    ).content.decode()
+    assert fragment.lstrip().startswith('<div id="lead-table">')
+
+
+def queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx)
+
+
+def test_pages_run_a_constant_number_of_queries(client, pipeline, rep, manager):
+    now = timezone.now()
+    first = make_lead(external_id="Q0", now=now, activities=WARM)
+    services.lead_accept(lead=first, actor=Actor.of(first.owner))
+    client.force_login(manager)
+    one = {
+        "list": queries(client, reverse("leads:list")),
+        "detail": queries(client, reverse("leads:detail", args=[first.pk])),
+    }
+    client.force_login(rep)
+    one["inbox"] = queries(client, reverse("leads:inbox"))
+    for n in range(1, 40):
+        lead = make_lead(external_id=f"Q{n}", now=now, activities=WARM)
+        if n % 3 == 0:
+            services.lead_accept(lead=lead, actor=Actor.of(lead.owner))
+        services.activities_ingest(
+            items=[
+                {"lead_external_id": "Q0", "type": "email_click", "occurred_at": now, "external_id": f"c{n}"}
+            ],
+            actor=Actor.system(),
+            now=now,
+        )
+    assert Lead.objects.filter(owner=rep, status="handed_off").count() >= 10
+    many = {"inbox": queries(client, reverse("leads:inbox"))}
+    client.force_login(manager)
+    many["list"] = queries(client, reverse("leads:list"))
+    many["detail"] = queries(client, reverse("leads:detail", args=[first.pk]))
+    assert many == one, f"queries per page changed with more rows: {one} -> {many}"
