@@ -67,9 +67,15 @@ def _parse_number(text: str) -> float | int:
     return int(number) if number.is_integer() else number
 
 
+# Row selects start empty, so an untouched "add another" row is not mistaken for a filled one.
+BLANK = [("", "—")]
+
+
 class CriterionRow(forms.Form):
-    field = forms.ChoiceField(choices=[(k, label.capitalize()) for k, (label, _) in ICP_FIELDS.items()])
-    op = forms.ChoiceField(label="Operator", choices=list(OPERATORS.items()))
+    field = forms.ChoiceField(
+        choices=BLANK + [(k, label.capitalize()) for k, (label, _) in ICP_FIELDS.items()]
+    )
+    op = forms.ChoiceField(label="Operator", choices=BLANK + list(OPERATORS.items()))
     value = forms.CharField(
         max_length=2000,
         help_text="A number; two numbers for between (50 - 200); a comma-separated list for in / not in.",
@@ -107,7 +113,7 @@ class CriterionRow(forms.Form):
 class RejectionRow(forms.Form):
     code = forms.CharField(max_length=50)
     label = forms.CharField(max_length=200)
-    destination = forms.ChoiceField(choices=list(DESTINATIONS.items()))
+    destination = forms.ChoiceField(choices=BLANK + list(DESTINATIONS.items()))
     recycle_days = forms.IntegerField(required=False, help_text="Only when the lead is recycled.")
 
 

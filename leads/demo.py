@@ -109,14 +109,17 @@ def seed_leads(*, count: int = 200, now: datetime | None = None) -> int:
             )
         lead.refresh_from_db()
         if lead.status == Lead.Status.HANDED_OFF and lead.owner and moment < now - timedelta(days=3):
-            _play_sales(rng, lead, moment, now, users.get("manager"))
+            _play_sales(rng, lead, moment, now)
     return count
 
 
-def _play_sales(rng: random.Random, lead: Lead, handed_off: datetime, now: datetime, manager) -> None:
+def _play_sales(rng: random.Random, lead: Lead, handed_off: datetime, now: datetime) -> None:
+    """What sales did with the lead; each step only if its moment is already in the past."""
     owner = Actor.of(lead.owner)
     # Most reps pick up within the deadline; some are late.
     pickup = handed_off + timedelta(minutes=rng.choice([20, 45, 90, 240, 600, 1500]))
+    if pickup > now:
+        return
     roll = rng.random()
     if roll < 0.2:
         reason = rng.choice(lead.sla_version.clauses.handoff.rejection_reasons)
@@ -136,7 +139,7 @@ def _play_sales(rng: random.Random, lead: Lead, handed_off: datetime, now: datet
         )
         return
     lead = services.lead_accept(lead=lead, actor=owner, now=pickup)
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 and pickup + timedelta(hours=1) <= now:
         services.lead_feedback(
             lead=lead,
             actor=owner,
@@ -149,7 +152,7 @@ def _play_sales(rng: random.Random, lead: Lead, handed_off: datetime, now: datet
             },
             now=pickup + timedelta(hours=1),
         )
-    if rng.random() < 0.75:
+    if rng.random() < 0.75 and pickup + timedelta(days=2) <= now:
         lead = services.lead_qualify(
             lead=lead,
             actor=owner,
@@ -157,12 +160,8 @@ def _play_sales(rng: random.Random, lead: Lead, handed_off: datetime, now: datet
             purchase_timeframe_months=rng.choice([2, 4, 6, 9, 12, 18]),
             now=pickup + timedelta(days=2),
         )
-        outcome = rng.random()
-        if outcome < 0.35:
+        outcome, closed = rng.random(), pickup + timedelta(days=rng.randint(5, 40))
+        if closed <= now and outcome < 0.6:
             services.lead_close(
-                lead=lead, actor=owner, outcome="won", now=pickup + timedelta(days=rng.randint(10, 40))
-            )
-        elif outcome < 0.6:
-            services.lead_close(
-                lead=lead, actor=owner, outcome="lost", now=pickup + timedelta(days=rng.randint(5, 30))
+                lead=lead, actor=owner, outcome="won" if outcome < 0.35 else "lost", now=closed
             )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from agreements.models import Agreement, AgreementVersion, Team
 
@@ -82,8 +83,9 @@ class Lead(models.Model):
     # Set when sales hands a lead back; only engagement after it can send the lead to sales again.
     nurture_since = models.DateTimeField(null=True, blank=True)
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Set by the services from their clock (not auto_now), so imports and backdated demo data stay true.
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-updated_at", "-pk"]

@@ -467,7 +467,11 @@ def lead_upsert(
             try:
                 with transaction.atomic():
                     lead = Lead.objects.create(
-                        external_id=external_id, agreement=agreement or default_agreement(), **fields
+                        external_id=external_id,
+                        agreement=agreement or default_agreement(),
+                        created_at=now,
+                        updated_at=now,
+                        **fields,
                     )
                 created = True
             except IntegrityError:

@@ -5,6 +5,8 @@
 set -uo pipefail
 PY=${1:-.venv/bin/python}
 mkdir -p var/celery
+# Show times as the demo SLA's business calendar counts them (Europe/Warsaw), unless told otherwise.
+export TIME_ZONE="${TIME_ZONE:-Europe/Warsaw}"
 
 "$PY" -m celery -A slaportal worker --beat --pool=solo --loglevel=INFO \
     --schedule="var/celery/beat-schedule" >var/celery/worker.log 2>&1 &

@@ -301,3 +301,24 @@ def test_document_page_query_count_does_not_depend_on_rule_count(client, draft, 
         version=draft, key="icp", data={"criteria": criteria}, prose="", actor=marketer
     )
     assert count_queries(client, url) == few
+
+
+def test_an_untouched_blank_row_is_not_an_error(client, draft, marketer):
+    client.force_login(marketer)
+    url = reverse("agreements:section_edit", args=[draft.agreement_id, 1, "icp"])
+    data = {
+        "criteria-TOTAL_FORMS": "2",
+        "criteria-INITIAL_FORMS": "1",
+        "criteria-0-field": "company_employees",
+        "criteria-0-op": "gte",
+        "criteria-0-value": "75",
+        "criteria-1-field": "",
+        "criteria-1-op": "",
+        "criteria-1-value": "",
+        "prose": "",
+    }
+    response = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert draft.sections.get(key="icp").data["criteria"] == [
+        {"field": "company_employees", "op": "gte", "value": 75}
+    ]
