@@ -64,3 +64,14 @@ def _fresh_version_cache():
     clear_version_cache()
     yield
     clear_version_cache()
+
+
+@pytest.fixture(autouse=True)
+def _celery_runs_in_process():
+    # After-commit nudges (the outbox) run in the test process instead of reaching a broker; the
+    # real-worker test turns this off for itself.
+    from slaportal.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

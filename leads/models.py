@@ -65,6 +65,8 @@ class Lead(models.Model):
     handoff_temperature = models.CharField(max_length=10, choices=Temperature.choices, null=True, blank=True)
     handed_off_at = models.DateTimeField(null=True, blank=True)
     pickup_deadline = models.DateTimeField(null=True, blank=True)
+    # When the owner gets a reminder (a share of the pickup time); cleared once it is sent.
+    reminder_at = models.DateTimeField(null=True, blank=True)
     # Raised on every (re)assignment; a breach or reminder is recorded once per assignment number.
     assignment_no = models.PositiveIntegerField(default=0)
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -96,6 +98,14 @@ class Lead(models.Model):
             models.Index(fields=["status", "-updated_at"], name="lead_status_updated_idx"),
             # leads.services.leads_return_recycled: recycled leads that are due back
             models.Index(fields=["recycle_at"], condition=Q(status="recycled"), name="lead_recycle_due_idx"),
+            # leads.escalation.leads_escalate_overdue: the overdue sweep reads only leads awaiting pickup
+            models.Index(
+                fields=["pickup_deadline"], condition=Q(status="handed_off"), name="lead_pickup_due_idx"
+            ),
+            # leads.escalation.leads_send_reminders
+            models.Index(
+                fields=["reminder_at"], condition=Q(status="handed_off"), name="lead_reminder_due_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -141,6 +151,8 @@ class LeadEvent(models.Model):
         WON = "won", "Won"
         LOST = "lost", "Lost"
         REASSIGNED = "reassigned", "Reassigned"
+        BREACHED = "breached", "Pickup deadline missed"
+        REMINDED = "reminded", "Pickup reminder sent"
         RETURNED = "returned", "Returned to nurture"
         FEEDBACK = "feedback", "Feedback"
 
@@ -167,7 +179,12 @@ class LeadEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["lead", "at"], name="leadevent_lead_time_idx")]
+        indexes = [
+            # the lead page's timeline, and reporting's status of a lead at the end of a past period
+            models.Index(fields=["lead", "at"], name="leadevent_lead_time_idx"),
+            # reporting.selectors: events of a kind within a period
+            models.Index(fields=["kind", "at"], name="leadevent_kind_time_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.lead_id} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
@@ -221,3 +238,60 @@ class AssignmentCursor(models.Model):
 
     def __str__(self) -> str:
         return f"Round-robin of {self.team}"
+
+
+class PickupNotice(models.Model):
+    """A reminder or breach of one assignment of a lead. The unique constraint makes each happen once,
+    however many sweeps run and however they overlap."""
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", "Reminder"
+        BREACH = "breach", "Breach"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="pickup_notices")
+    assignment_no = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "assignment_no", "kind"], name="pickup_notice_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for lead {self.lead_id}, assignment {self.assignment_no}"
+
+
+class Outbox(models.Model):
+    """Messages written in the same transaction as the change that caused them and sent after it commits.
+
+    A broker or mail server that is down delays them; it does not lose them (leads.outbox delivers and
+    retries with backoff; beat sweeps what is due every minute)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        WEBHOOK = "webhook", "Webhook"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (gave up)"
+
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # leads.outbox.outbox_deliver: what is due
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="outbox_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.status} ({self.pk})"

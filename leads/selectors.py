@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from agreements.models import Agreement, Team
 from leads.models import Activity, Feedback, Lead, LeadEvent
@@ -27,7 +27,9 @@ class Inbox:
 
 def inbox(*, user: Any) -> Inbox:
     mine = _leads().filter(owner=user)
-    awaiting = list(mine.filter(status=Status.HANDED_OFF).order_by("pickup_deadline", "pk"))
+    awaiting = list(
+        mine.filter(status=Status.HANDED_OFF).order_by(F("pickup_deadline").asc(nulls_last=True), "pk")
+    )
     in_progress = list(
         mine.filter(status__in=[Status.ACCEPTED, Status.QUALIFIED]).order_by("-accepted_at", "-pk")[:100]
     )

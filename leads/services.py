@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from agreements import selectors as agreement_selectors
-from agreements.business_hours import add_business_hours, business_time_between
+from agreements.business_hours import add_business_hours, add_business_time, business_time_between
 from agreements.evaluation import ActivitySnapshot, Evaluation, LeadSnapshot, evaluate, sales_temperature
 from agreements.models import Agreement, AgreementVersion
 from leads import permissions
@@ -43,6 +44,8 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     # A new owner, same status; awaiting pickup, the lead also gets a fresh deadline.
     Kind.REASSIGNED: {s: frozenset({s}) for s in (Status.HANDED_OFF, Status.ACCEPTED, Status.QUALIFIED)},
     Kind.RETURNED: {Status.RECYCLED: frozenset({Status.NURTURING})},
+    # A missed pickup deadline: the lead stays awaiting pickup, with the next rep or the manager.
+    Kind.BREACHED: {Status.HANDED_OFF: frozenset({Status.HANDED_OFF})},
 }
 # Derived: every status a lead may move to from each status, whatever the transition.
 ALLOWED: dict[str, frozenset[str]] = {
@@ -349,9 +352,24 @@ def _snapshot(lead: Lead, activities: tuple[ActivitySnapshot, ...]) -> LeadSnaps
     )
 
 
+def deadline_fields(version: AgreementVersion, temperature: str | None, start: datetime) -> dict[str, Any]:
+    """The pickup deadline for a lead of `temperature` assigned at `start`, and when to remind its owner."""
+    hours = version.clauses.handoff.pickup_hours.get(temperature) if temperature else None
+    if not hours:
+        return {"pickup_deadline": None, "reminder_at": None}
+    share = settings.PICKUP_REMINDER_SHARE
+    return {
+        "pickup_deadline": add_business_hours(start, hours, version.calendar),
+        "reminder_at": add_business_time(
+            start, timedelta(minutes=round(hours * 60 * share)), version.calendar
+        )
+        if share
+        else None,
+    }
+
+
 def _hand_off(lead: Lead, verdict: Evaluation, version: AgreementVersion, now: datetime) -> Lead:
     rep = next_rep(agreement=version.agreement)
-    deadline = add_business_hours(now, verdict.pickup_hours, version.calendar)
     return lead_transition(
         lead=lead,
         to=Status.HANDED_OFF,
@@ -371,7 +389,7 @@ def _hand_off(lead: Lead, verdict: Evaluation, version: AgreementVersion, now: d
         sla_version=version,
         handoff_temperature=verdict.marketing_temperature,
         handed_off_at=now,
-        pickup_deadline=deadline,
+        **deadline_fields(version, verdict.marketing_temperature, now),
         assignment_no=F("assignment_no") + 1,
         accepted_at=None,
         picked_up_at=None,
@@ -601,6 +619,7 @@ def lead_accept(*, lead: Lead, actor: Actor, now: datetime | None = None) -> Lea
             "business_minutes": pickup["pickup_business_minutes"],
         },
         accepted_at=now,
+        reminder_at=None,
         **pickup,
     )
 
@@ -623,6 +642,7 @@ def lead_reject(*, lead: Lead, actor: Actor, reason: str, note: str, now: dateti
     if errors:
         raise LeadValidationError(errors)
     recycle_at = now + timedelta(days=choice.recycle_days) if choice.destination == "recycle" else None
+    pickup = _pickup_fields(lead, now)
     return lead_transition(
         lead=lead,
         to=DESTINATION_STATUS[choice.destination],
@@ -634,13 +654,20 @@ def lead_reject(*, lead: Lead, actor: Actor, reason: str, note: str, now: dateti
         version=version,
         clause=f"handoff.rejection.{choice.code}",
         reason=choice.code,
-        details={"note": note, "destination": choice.destination, "recycle_days": choice.recycle_days},
+        details={
+            "note": note,
+            "destination": choice.destination,
+            "recycle_days": choice.recycle_days,
+            "within_deadline": pickup["pickup_within_sla"],
+            "business_minutes": pickup["pickup_business_minutes"],
+        },
         owner=None,
         pickup_deadline=None,
+        reminder_at=None,
         rejection_reason=choice.code,
         recycle_at=recycle_at,
         nurture_since=now if choice.destination == "nurture" else None,
-        **_pickup_fields(lead, now),
+        **pickup,
     )
 
 
@@ -724,9 +751,8 @@ def lead_reassign(*, lead: Lead, actor: Actor, owner: Any, now: datetime | None 
     changes: dict[str, Any] = {"owner": new_owner}
     clause = "handoff.assignment"
     if lead.status == Status.HANDED_OFF and lead.sla_version is not None:
-        hours = lead.sla_version.clauses.handoff.pickup_hours.get(lead.handoff_temperature)
-        if hours:
-            changes["pickup_deadline"] = add_business_hours(now, hours, lead.sla_version.calendar)
+        changes.update(deadline_fields(lead.sla_version, lead.handoff_temperature, now))
+        if changes["pickup_deadline"]:
             clause = f"handoff.pickup.{lead.handoff_temperature}"
         changes["assignment_no"] = F("assignment_no") + 1
     return lead_transition(

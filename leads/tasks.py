@@ -1,10 +1,21 @@
-"""Celery tasks for leads: thin wrappers over leads.services."""
+"""Celery tasks for leads: thin wrappers over domain functions that management commands also call."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from leads import services
+from leads import escalation, outbox, services
+
+
+@shared_task(name="leads.check_overdue_pickups")
+def check_overdue_pickups() -> dict[str, int]:
+    result = escalation.check_overdue_pickups()
+    return {"breached": result.breached, "reminded": result.reminded}
+
+
+@shared_task(name="leads.deliver_outbox")
+def deliver_outbox() -> int:
+    return outbox.outbox_deliver()
 
 
 @shared_task(name="leads.return_recycled")

@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from slaportal.env import env_bool, env_int, env_list, env_str
+from slaportal.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SLAPORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -137,6 +137,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 
+# The owner is reminded when this share of the pickup time (in business hours) has passed; 0 turns it off.
+PICKUP_REMINDER_SHARE = env_float("PICKUP_REMINDER_SHARE", 0.75)
+if not 0 <= PICKUP_REMINDER_SHARE < 1:
+    raise ImproperlyConfigured("PICKUP_REMINDER_SHARE must be at least 0 and below 1, such as 0.75.")
+# How often a failing e-mail or webhook is tried before it is marked failed.
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+
 # Celery. Without CELERY_BROKER_URL the worker and beat use kombu's filesystem transport under var/,
 # so the demo's periodic tasks run with no broker server installed.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -150,6 +157,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Several installations may share one Redis: each names its own queue.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
@@ -163,9 +172,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing from a web request must not hang on a broker that is down: the outbox keeps the work.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # The schedule lives in code, so every deployment runs the same periodic work.
 CELERY_BEAT_SCHEDULE = {
+    "check-overdue-pickups": {"task": "leads.check_overdue_pickups", "schedule": 60.0},
+    "deliver-outbox": {"task": "leads.deliver_outbox", "schedule": 60.0},
     "return-recycled-leads": {"task": "leads.return_recycled", "schedule": 3600.0},
+    "build-reports": {"task": "reporting.build_due_reports", "schedule": 86400.0},
 }
 
 LOGGING = {

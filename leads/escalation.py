@@ -1,0 +1,203 @@
+"""What happens when sales misses a pickup deadline, and the reminder before it.
+
+Set-based: each sweep reads overdue (or due-for-reminder) leads through a partial index, in batches it
+claims with SELECT ... FOR UPDATE SKIP LOCKED, so concurrent sweeps share the work instead of repeating it.
+Idempotent: the PickupNotice unique constraint allows one breach and one reminder per assignment; a
+sweep that loses that race (or runs twice) records nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
+from django.urls import reverse
+from django.utils import timezone
+
+from agreements.clauses import hours_phrase
+from leads.models import Lead, LeadEvent, PickupNotice
+from leads.outbox import outbox_email
+from leads.services import Actor, deadline_fields, lead_transition, next_rep
+from slaportal.roles import Role
+
+Status = Lead.Status
+
+
+@dataclass
+class SweepResult:
+    breached: int = 0
+    reminded: int = 0
+
+
+def _lead_url(lead: Lead) -> str:
+    return settings.SITE_URL + reverse("leads:detail", args=[lead.pk])
+
+
+def _when(value: datetime | None, version: Any) -> str:
+    if value is None:
+        return "no deadline"
+    return timezone.localtime(value, version.calendar.tz).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def sales_managers(lead: Lead) -> list[Any]:
+    """The sales managers of the lead's sales team; any sales manager when the team names none."""
+    managers = get_user_model().objects.filter(is_active=True, groups__name=Role.SALES_MANAGER.value)
+    in_team = list(
+        managers.filter(memberships__team_id=lead.agreement.sales_team_id).order_by("pk").distinct()
+    )
+    return in_team or list(managers.order_by("pk").distinct())
+
+
+def _claim(rows: Any, batch: int) -> list[int]:
+    return list(rows.select_for_update(skip_locked=True).values_list("pk", flat=True)[:batch])
+
+
+def leads_escalate_overdue(*, now: datetime | None = None, batch: int = 200) -> SweepResult:
+    """Record a breach for every lead whose pickup deadline passed, once per assignment, and escalate it."""
+    now = now or timezone.now()
+    result = SweepResult()
+    already = PickupNotice.objects.filter(
+        lead=OuterRef("pk"), assignment_no=OuterRef("assignment_no"), kind=PickupNotice.Kind.BREACH
+    )
+    overdue = (
+        Lead.objects.filter(status=Status.HANDED_OFF, pickup_deadline__lte=now)
+        .exclude(Exists(already))
+        .order_by("pickup_deadline")
+    )
+    while True:
+        with transaction.atomic():
+            ids = _claim(overdue, batch)
+            if not ids:
+                return result
+            for lead in Lead.objects.filter(pk__in=ids).select_related("owner", "sla_version", "agreement"):
+                result.breached += _breach(lead, now)
+
+
+def _breach(lead: Lead, now: datetime) -> int:
+    try:
+        with transaction.atomic():
+            PickupNotice.objects.create(
+                lead=lead, assignment_no=lead.assignment_no, kind=PickupNotice.Kind.BREACH, at=now
+            )
+    except IntegrityError:
+        return 0  # another sweep recorded this assignment's breach
+    version = lead.sla_version
+    handoff = version.clauses.handoff
+    missed_by = lead.owner
+    managers = sales_managers(lead)
+    new_owner = (
+        next_rep(agreement=lead.agreement, exclude_user_id=lead.owner_id)
+        if handoff.escalation_reassign
+        else None
+    )
+    if new_owner is not None:
+        changes = {"owner": new_owner, **deadline_fields(version, lead.handoff_temperature, now)}
+        outcome = f"It was reassigned to {new_owner.username}, who must pick it up by {{deadline}}."
+    elif handoff.escalation_reassign:
+        # No other rep is available: the lead waits with the sales manager, with no new deadline.
+        changes = {"owner": managers[0] if managers else None, "pickup_deadline": None, "reminder_at": None}
+        outcome = "No other rep is available, so it is now with the sales manager."
+    else:
+        changes = {"reminder_at": None}
+        outcome = "It stays with its owner; the SLA does not reassign it."
+    lead = lead_transition(
+        lead=lead,
+        to=Status.HANDED_OFF,
+        actor=Actor.system(),
+        kind=LeadEvent.Kind.BREACHED,
+        action="escalate",
+        now=now,
+        expected_owner_id=lead.owner_id,
+        version=version,
+        clause="handoff.escalation",
+        details={
+            "missed_by": missed_by.username if missed_by else None,
+            "deadline": lead.pickup_deadline.isoformat(),
+            "new_owner": changes["owner"].username if changes.get("owner") else None,
+        },
+        pickup_breaches=F("pickup_breaches") + 1,
+        assignment_no=F("assignment_no") + (1 if "owner" in changes else 0),
+        **changes,
+    )
+    hours = handoff.pickup_hours.get(lead.handoff_temperature)
+    body = (
+        f"{lead} ({lead.company_name or 'no company'}) was handed off to sales on "
+        f"{_when(lead.handed_off_at, version)} as a {lead.handoff_temperature} lead.\n\n"
+        f"Under SLA v{version.number} §handoff.pickup.{lead.handoff_temperature} "
+        f"it had to be picked up within "
+        f"{hours_phrase(hours) if hours else 'the agreed time'}"
+        f"{f' by {missed_by.username}' if missed_by else ''}. That deadline passed.\n\n"
+        f"Under §handoff.escalation: {outcome.format(deadline=_when(lead.pickup_deadline, version))}\n\n"
+        f"Lead: {_lead_url(lead)}\n"
+    )
+    recipients = [missed_by.email] if missed_by else []
+    if handoff.escalation_notify_manager:
+        recipients += [m.email for m in managers]
+    if lead.owner and lead.owner != missed_by:
+        recipients.append(lead.owner.email)
+    outbox_email(to=recipients, subject=f"[SLA Portal] Pickup deadline missed: {lead}", body=body)
+    return 1
+
+
+def leads_send_reminders(*, now: datetime | None = None, batch: int = 200) -> int:
+    """Remind owners whose pickup time is mostly used up (PICKUP_REMINDER_SHARE), once per assignment."""
+    now = now or timezone.now()
+    due = Lead.objects.filter(status=Status.HANDED_OFF, reminder_at__lte=now).order_by("reminder_at")
+    sent = 0
+    while True:
+        with transaction.atomic():
+            ids = _claim(due, batch)
+            if not ids:
+                return sent
+            for lead in Lead.objects.filter(pk__in=ids).select_related("owner", "sla_version"):
+                sent += _remind(lead, now)
+
+
+def _remind(lead: Lead, now: datetime) -> int:
+    # Whatever happens next, this assignment's reminder time is used up.
+    Lead.objects.filter(pk=lead.pk).update(reminder_at=None)
+    try:
+        with transaction.atomic():
+            PickupNotice.objects.create(
+                lead=lead, assignment_no=lead.assignment_no, kind=PickupNotice.Kind.REMINDER, at=now
+            )
+    except IntegrityError:
+        return 0
+    version = lead.sla_version
+    LeadEvent.objects.create(
+        lead=lead,
+        kind=LeadEvent.Kind.REMINDED,
+        at=now,
+        actor_type=LeadEvent.ActorType.SYSTEM,
+        from_status=lead.status,
+        to_status=lead.status,
+        sla_version=version,
+        clause=f"handoff.pickup.{lead.handoff_temperature}",
+        details={"owner": lead.owner.username if lead.owner else None},
+    )
+    if lead.owner:
+        outbox_email(
+            to=[lead.owner.email],
+            subject=f"[SLA Portal] Pick up {lead} by {_when(lead.pickup_deadline, version)}",
+            body=(
+                f"{lead} ({lead.company_name or 'no company'}) is waiting for you. "
+                f"Under SLA v{version.number} §handoff.pickup.{lead.handoff_temperature} "
+                f"you must accept or reject it by {_when(lead.pickup_deadline, version)}; "
+                f"after that it is escalated (§handoff.escalation).\n\n"
+                f"Lead: {_lead_url(lead)}\n"
+            ),
+        )
+    return 1
+
+
+def check_overdue_pickups(*, now: datetime | None = None) -> SweepResult:
+    """The periodic check: reminders first (they may still help), then breaches."""
+    now = now or timezone.now()
+    result = SweepResult(reminded=leads_send_reminders(now=now))
+    result.breached = leads_escalate_overdue(now=now).breached
+    return result

@@ -1,0 +1,97 @@
+"""The outbox: e-mails (and webhooks) recorded with the change that caused them, delivered after commit.
+
+`outbox_email` must be called inside the transaction that makes the change; if that transaction rolls
+back, the message never existed. After commit a Celery task is nudged to deliver at once; if the broker
+is down the nudge is dropped and beat's sweep (every minute) delivers later. Delivery claims rows with
+SKIP LOCKED, so two workers never send the same message twice at the same time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+
+from leads.models import Outbox
+
+log = logging.getLogger(__name__)
+
+# channel -> function(payload) that raises on failure; webhooks register theirs.
+SENDERS: dict[str, Callable[[dict[str, Any]], None]] = {}
+
+
+def _send_email(payload: dict[str, Any]) -> None:
+    EmailMessage(
+        subject=payload["subject"],
+        body=payload["body"],
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=payload["to"],
+    ).send(fail_silently=False)
+
+
+SENDERS[Outbox.Channel.EMAIL] = _send_email
+
+
+def _nudge() -> None:
+    from leads.tasks import deliver_outbox
+
+    try:
+        deliver_outbox.apply_async(retry=False)
+    except Exception as exc:  # the broker is down: beat's sweep delivers later
+        log.warning("Outbox delivery not queued (%s); the periodic sweep will send it.", exc)
+
+
+def outbox_add(*, channel: str, payload: dict[str, Any], now: datetime | None = None) -> Outbox:
+    message = Outbox.objects.create(channel=channel, payload=payload, next_attempt_at=now or timezone.now())
+    transaction.on_commit(_nudge)
+    return message
+
+
+def outbox_email(*, to: list[str], subject: str, body: str) -> Outbox | None:
+    recipients = sorted({address for address in to if address})
+    if not recipients:
+        return None
+    return outbox_add(
+        channel=Outbox.Channel.EMAIL, payload={"to": recipients, "subject": subject, "body": body}
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 ... minutes, at most 6 hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def outbox_deliver(*, now: datetime | None = None, batch: int = 100) -> int:
+    """Send what is due. Returns how many were sent."""
+    now = now or timezone.now()
+    sent = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Outbox.objects.select_for_update(skip_locked=True)
+                .filter(status=Outbox.Status.PENDING, next_attempt_at__lte=now)
+                .order_by("next_attempt_at", "pk")[:batch]
+            )
+            if not due:
+                return sent
+            for message in due:
+                message.attempts += 1
+                try:
+                    SENDERS[message.channel](message.payload)
+                except Exception as exc:
+                    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                    if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+                        message.status = Outbox.Status.FAILED
+                    message.next_attempt_at = now + backoff(message.attempts)
+                else:
+                    message.status = Outbox.Status.SENT
+                    message.sent_at = timezone.now()
+                    message.last_error = ""
+                    sent += 1
+                message.save(update_fields=["attempts", "status", "next_attempt_at", "last_error", "sent_at"])

@@ -1,0 +1,370 @@
+"""The figures of the seed article's report, for a period, computed by the database.
+
+Counts come from the append-only LeadEvent log (a transfer is a `handed_off` event, so a reassignment is
+not a new transfer), MQLs from Lead.mql_at, status at the end of a past period from each lead's last event
+before it. Nothing here loops over leads in Python.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Count,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncMonth
+from django.utils import timezone
+
+from agreements.models import Agreement, AgreementVersion
+from leads.models import Activity, Lead, LeadEvent
+from reporting.periods import Period, period_containing
+
+Kind = LeadEvent.Kind
+PICKUP_KINDS = (Kind.ACCEPTED, Kind.REJECTED)
+IN_PROGRESS = (Lead.Status.ACCEPTED, Lead.Status.QUALIFIED)
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def _minutes() -> Cast:
+    return Cast(KeyTextTransform("business_minutes", "details"), IntegerField())
+
+
+def _percentiles(pickups: QuerySet[LeadEvent], fractions: Iterable[float]) -> list[float | None]:
+    fractions = list(fractions)
+    rows = pickups.annotate(minutes=_minutes()).filter(minutes__isnull=False)
+    if connection.vendor == "postgresql":
+        result = rows.aggregate(**{f"p{i}": PercentileCont("minutes", f) for i, f in enumerate(fractions)})
+        return [result[f"p{i}"] for i in range(len(fractions))]
+    # SQLite has no percentile function: read the period's pickup minutes (numbers only) and interpolate
+    # exactly as percentile_cont does.
+    values = sorted(rows.values_list("minutes", flat=True))
+    return [_interpolate(values, f) for f in fractions]
+
+
+def _interpolate(values: list[int], fraction: float) -> float | None:
+    if not values:
+        return None
+    position = fraction * (len(values) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    return round(100.0 * part / whole, 1) if part is not None and whole else None
+
+
+def version_in_force(agreement: Agreement, at: datetime) -> AgreementVersion | None:
+    return (
+        AgreementVersion.objects.filter(agreement=agreement, effective_from__lte=at)
+        .filter(Q(effective_until__isnull=True) | Q(effective_until__gt=at))
+        .prefetch_related("sections")
+        .first()
+    )
+
+
+def report_figures(
+    *, agreements: list[Agreement], period: Period, now: datetime | None = None
+) -> dict[str, Any]:
+    """Every figure of the report for `period` (up to `now` for the current one)."""
+    now = now or timezone.now()
+    start, end = period.start, min(period.end, now)
+    ids = [a.pk for a in agreements]
+    events = LeadEvent.objects.filter(lead__agreement_id__in=ids, at__gte=start, at__lt=end)
+    counts = events.aggregate(
+        handed_off=Count("pk", filter=Q(kind=Kind.HANDED_OFF)),
+        hot=Count("pk", filter=Q(kind=Kind.HANDED_OFF, details__temperature="hot")),
+        accepted=Count("pk", filter=Q(kind=Kind.ACCEPTED)),
+        rejected=Count("pk", filter=Q(kind=Kind.REJECTED)),
+        qualified=Count("lead", filter=Q(kind=Kind.QUALIFIED), distinct=True),
+        qualified_hot=Count(
+            "lead", filter=Q(kind=Kind.QUALIFIED, details__sales_temperature="hot"), distinct=True
+        ),
+        won=Count("pk", filter=Q(kind=Kind.WON)),
+        lost=Count("pk", filter=Q(kind=Kind.LOST)),
+        breaches=Count("pk", filter=Q(kind=Kind.BREACHED)),
+        pickups=Count("pk", filter=Q(kind__in=PICKUP_KINDS)),
+        pickups_within=Count("pk", filter=Q(kind__in=PICKUP_KINDS, details__within_deadline=True)),
+    )
+    leads = Lead.objects.filter(agreement_id__in=ids)
+    counts |= leads.filter(mql_at__gte=start, mql_at__lt=end).aggregate(
+        mqls=Count("pk"), mqls_icp_match=Count("pk", filter=Q(icp_fit=True))
+    )
+    counts |= _status_at(leads, end, now)
+    pickups = events.filter(kind__in=PICKUP_KINDS)
+    median, p90 = _percentiles(pickups, (0.5, 0.9))
+    rejected_by_reason = dict(
+        events.filter(kind=Kind.REJECTED)
+        .values_list("reason")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "reason")
+    )
+    touches = Activity.objects.filter(
+        lead__agreement_id__in=ids, occurred_at__gte=start, occurred_at__lt=end
+    ).aggregate(n=Count("pk"), accounts=Count("lead__company_name", distinct=True))
+    figures: dict[str, Any] = {
+        "period": period.label,
+        "period_start": start.isoformat(),
+        "period_end": period.end.isoformat(),
+        "complete": period.end <= now,
+        **{
+            k: counts[k]
+            for k in (
+                "mqls",
+                "mqls_icp_match",
+                "handed_off",
+                "hot",
+                "accepted",
+                "rejected",
+                "nurturing",
+                "in_progress",
+                "qualified",
+                "qualified_hot",
+                "won",
+                "lost",
+                "breaches",
+            )
+        },
+        "rejected_by_reason": rejected_by_reason,
+        "top_rejection_reasons": list(rejected_by_reason.items())[:5],
+        "pickup_within_sla_pct": _ratio(counts["pickups_within"], counts["pickups"]),
+        "median_pickup_business_minutes": median,
+        "p90_pickup_business_minutes": p90,
+        "conversion": {
+            "mql_to_accepted_pct": _ratio(counts["accepted"], counts["mqls"]),
+            "accepted_to_qualified_pct": _ratio(counts["qualified"], counts["accepted"]),
+            "qualified_to_won_pct": _ratio(counts["won"], counts["qualified"]),
+        },
+        "acceptance_rate_pct": _ratio(counts["accepted"], counts["accepted"] + counts["rejected"]),
+        "touches_per_account_per_month": round(touches["n"] / touches["accounts"] / period.months, 2)
+        if touches["accounts"]
+        else None,
+        "per_rep": _per_rep(events),
+        "temperature_matrix": _matrix(leads, start, end),
+    }
+    figures["goals"] = _goals(agreements, figures, period, end) if len(agreements) == 1 else []
+    return figures
+
+
+def _status_at(leads: QuerySet[Lead], end: datetime, now: datetime) -> dict[str, int]:
+    if end >= now - timedelta(seconds=1):
+        rows = leads
+        status = F("status")
+    else:
+        # Each lead's status after its last event before `end` (every lead has a `created` event).
+        last = (
+            LeadEvent.objects.filter(lead=OuterRef("pk"), at__lt=end)
+            .order_by("-at", "-pk")
+            .values("to_status")[:1]
+        )
+        rows = leads.filter(created_at__lt=end).annotate(status_then=Subquery(last))
+        status = F("status_then")
+    rows = rows.annotate(s=status)
+    return rows.aggregate(
+        nurturing=Count("pk", filter=Q(s=Lead.Status.NURTURING)),
+        in_progress=Count("pk", filter=Q(s__in=IN_PROGRESS)),
+    )
+
+
+def _per_rep(events: QuerySet[LeadEvent]) -> list[dict[str, Any]]:
+    pickups = (
+        events.filter(kind__in=PICKUP_KINDS, actor__isnull=False)
+        .values("actor__username")
+        .annotate(
+            pickups=Count("pk"),
+            accepted=Count("pk", filter=Q(kind=Kind.ACCEPTED)),
+            rejected=Count("pk", filter=Q(kind=Kind.REJECTED)),
+            within=Count("pk", filter=Q(details__within_deadline=True)),
+            avg_minutes=Avg(_minutes()),
+        )
+    )
+    breaches = dict(
+        events.filter(kind=Kind.BREACHED)
+        .annotate(rep=KeyTextTransform("missed_by", "details"))
+        .exclude(rep__isnull=True)
+        .values_list("rep")
+        .annotate(n=Count("pk"))
+    )
+    reps: dict[str, dict[str, Any]] = {}
+    for row in pickups:
+        reps[row["actor__username"]] = {
+            "rep": row["actor__username"],
+            "pickups": row["pickups"],
+            "accepted": row["accepted"],
+            "rejected": row["rejected"],
+            "within_sla_pct": _ratio(row["within"], row["pickups"]),
+            "avg_pickup_business_minutes": round(row["avg_minutes"], 1)
+            if row["avg_minutes"] is not None
+            else None,
+            "breaches": 0,
+        }
+    for rep, n in breaches.items():
+        reps.setdefault(
+            rep,
+            {
+                "rep": rep,
+                "pickups": 0,
+                "accepted": 0,
+                "rejected": 0,
+                "within_sla_pct": None,
+                "avg_pickup_business_minutes": None,
+                "breaches": 0,
+            },
+        )["breaches"] = n
+    return sorted(reps.values(), key=lambda r: r["rep"])
+
+
+def _matrix(leads: QuerySet[Lead], start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+    """Marketing temperature at handoff x sales temperature, for leads qualified in the period."""
+    rows = (
+        leads.filter(qualified_at__gte=start, qualified_at__lt=end, handoff_temperature__isnull=False)
+        .values_list("handoff_temperature", "sales_temperature")
+        .annotate(n=Count("pk"))
+    )
+    matrix = {m: {s: 0 for s in ("cold", "warm", "hot")} for m in ("cold", "warm", "hot")}
+    for marketing, sales, n in rows:
+        if marketing in matrix and sales in matrix[marketing]:
+            matrix[marketing][sales] = n
+    return matrix
+
+
+def _goals(
+    agreements: list[Agreement], figures: dict[str, Any], period: Period, end: datetime
+) -> list[dict[str, Any]]:
+    version = version_in_force(agreements[0], end - timedelta(microseconds=1))
+    if version is None:
+        return []
+    goals = version.clauses.goals
+    months = period.months
+    rows = [
+        (
+            "marketing",
+            "ICP-fit MQLs",
+            "goals.marketing.mqls",
+            goals.mqls_icp_per_month * months,
+            figures["mqls_icp_match"],
+            True,
+        ),
+        (
+            "marketing",
+            "Touches per account per month",
+            "goals.marketing.touches",
+            goals.touches_per_account_per_month,
+            figures["touches_per_account_per_month"],
+            True,
+        ),
+        (
+            "sales",
+            "% picked up within the deadline",
+            "goals.sales.pickup",
+            goals.pickup_within_sla_pct,
+            figures["pickup_within_sla_pct"],
+            True,
+        ),
+        (
+            "sales",
+            "% of handed-off leads accepted",
+            "goals.sales.acceptance",
+            goals.acceptance_rate_pct,
+            figures["acceptance_rate_pct"],
+            True,
+        ),
+        ("sales", "Deals won", "goals.sales.won", goals.deals_won_per_month * months, figures["won"], True),
+    ]
+    return [
+        {
+            "department": department,
+            "goal": name,
+            "clause": f"v{version.number} §{clause}",
+            "target": target,
+            "actual": actual,
+            "met": None if actual is None else (actual >= target if higher_is_better else actual <= target),
+        }
+        for department, name, clause, target, actual, higher_is_better in rows
+    ]
+
+
+def monthly_trends(
+    *, agreements: list[Agreement], months: int = 12, now: datetime | None = None, tz: str = "UTC"
+) -> list[dict[str, Any]]:
+    """The last `months` months, month by month, in two queries whatever the data."""
+    now = now or timezone.now()
+    first = period_containing(now, "month", tz)
+    for _ in range(months - 1):
+        first = first.previous()
+    ids = [a.pk for a in agreements]
+    zone = ZoneInfo(tz)
+    per_month = {
+        row["month"].astimezone(zone).strftime("%Y-%m"): row
+        for row in LeadEvent.objects.filter(lead__agreement_id__in=ids, at__gte=first.start, at__lt=now)
+        .annotate(month=TruncMonth("at", tzinfo=zone))
+        .values("month")
+        .annotate(
+            handed_off=Count("pk", filter=Q(kind=Kind.HANDED_OFF)),
+            accepted=Count("pk", filter=Q(kind=Kind.ACCEPTED)),
+            won=Count("pk", filter=Q(kind=Kind.WON)),
+            breaches=Count("pk", filter=Q(kind=Kind.BREACHED)),
+            pickups=Count("pk", filter=Q(kind__in=PICKUP_KINDS)),
+            within=Count("pk", filter=Q(kind__in=PICKUP_KINDS, details__within_deadline=True)),
+        )
+    }
+    mqls = {
+        month.astimezone(zone).strftime("%Y-%m"): n
+        for month, n in Lead.objects.filter(agreement_id__in=ids, mql_at__gte=first.start, mql_at__lt=now)
+        .annotate(month=TruncMonth("mql_at", tzinfo=zone))
+        .values_list("month")
+        .annotate(n=Count("pk"))
+    }
+    series = []
+    period = first
+    for _ in range(months):
+        row = per_month.get(period.label, {})
+        series.append(
+            {
+                "month": period.label,
+                "mqls": mqls.get(period.label, 0),
+                "handed_off": row.get("handed_off", 0),
+                "accepted": row.get("accepted", 0),
+                "won": row.get("won", 0),
+                "breaches": row.get("breaches", 0),
+                "pickup_within_sla_pct": _ratio(row.get("within", 0), row.get("pickups", 0)),
+            }
+        )
+        period = period.next()
+    return series
+
+
+def current_breaches(
+    *, agreements: list[Agreement], now: datetime | None = None, limit: int = 20
+) -> list[Lead]:
+    """Leads awaiting pickup past their deadline right now, most overdue first."""
+    now = now or timezone.now()
+    return list(
+        Lead.objects.filter(agreement__in=agreements, status=Lead.Status.HANDED_OFF, pickup_deadline__lt=now)
+        .select_related("owner")
+        .order_by("pickup_deadline")[:limit]
+    )
