@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from agreements import services
 from agreements.defaults import demo_sections
-from agreements.models import Agreement, AgreementVersion, Team, TeamMember
+from agreements.models import Agreement, AgreementVersion, Team, TeamMember, VersionEvent
 from slaportal.roles import Role
 
 DEMO_PASSWORD = "demo-sla-2026"  # printed by `make run`; demo data only
 DEMO_AGREEMENT = "Marketing–Sales SLA"
+DEMO_HISTORY_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -84,5 +87,9 @@ def seed_agreements() -> list[str]:
         services.version_sign(version=version, side="marketing", actor=users["marketing_lead"])
         services.version_sign(version=version, side="sales", actor=users["manager"])
         assert AgreementVersion.objects.get(pk=version.pk).status == AgreementVersion.Status.ACTIVE
+        # The demo tells a year of history (see leads.demo), so its SLA was signed a year ago.
+        signed = timezone.now() - timedelta(days=DEMO_HISTORY_DAYS)
+        AgreementVersion.objects.filter(pk=version.pk).update(effective_from=signed)
+        VersionEvent.objects.filter(version=version).update(at=signed)
         created.append(f"agreement {DEMO_AGREEMENT!r} v1, signed and in force")
     return created

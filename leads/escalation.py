@@ -147,7 +147,10 @@ def _breach(lead: Lead, now: datetime) -> int:
 def leads_send_reminders(*, now: datetime | None = None, batch: int = 200) -> int:
     """Remind owners whose pickup time is mostly used up (PICKUP_REMINDER_SHARE), once per assignment."""
     now = now or timezone.now()
-    due = Lead.objects.filter(status=Status.HANDED_OFF, reminder_at__lte=now).order_by("reminder_at")
+    # A lead already past its deadline gets the breach instead; a reminder then would only be noise.
+    due = Lead.objects.filter(
+        status=Status.HANDED_OFF, reminder_at__lte=now, pickup_deadline__gt=now
+    ).order_by("reminder_at")
     sent = 0
     while True:
         with transaction.atomic():

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from slaportal.env import env_bool, env_float, env_int, env_list, env_str
@@ -179,7 +180,8 @@ CELERY_BEAT_SCHEDULE = {
     "check-overdue-pickups": {"task": "leads.check_overdue_pickups", "schedule": 60.0},
     "deliver-outbox": {"task": "leads.deliver_outbox", "schedule": 60.0},
     "return-recycled-leads": {"task": "leads.return_recycled", "schedule": 3600.0},
-    "build-reports": {"task": "reporting.build_due_reports", "schedule": 86400.0},
+    # Daily; the builder catches up on every ended period that has no report yet.
+    "build-reports": {"task": "reporting.build_due_reports", "schedule": crontab(hour=0, minute=30)},
 }
 
 LOGGING = {

@@ -31,7 +31,7 @@ def overdue(pipeline, rep, manager):
 
 def test_overdue_lead_breaches_once_and_goes_to_the_next_rep(overdue, rep, other_rep, manager):
     result = escalation.check_overdue_pickups(now=TUESDAY_11)
-    assert (result.breached, result.reminded) == (1, 1)
+    assert (result.breached, result.reminded) == (1, 0)  # too late for a reminder
     lead = Lead.objects.get(pk=overdue.pk)
     assert (lead.owner, lead.pickup_breaches, lead.assignment_no) == (other_rep, 1, 2)
     assert lead.pickup_deadline == datetime(2026, 11, 25, 11, 0, tzinfo=WAW)  # 8 fresh business hours
@@ -101,11 +101,17 @@ def test_reminder_at_three_quarters_of_the_pickup_time_once(overdue, rep):
     assert escalation.leads_send_reminders(now=datetime(2026, 11, 23, 15, 59, tzinfo=WAW)) == 0
     assert escalation.leads_send_reminders(now=datetime(2026, 11, 23, 16, 0, tzinfo=WAW)) == 1
     assert escalation.leads_send_reminders(now=datetime(2026, 11, 23, 16, 30, tzinfo=WAW)) == 0
+
     outbox.outbox_deliver(now=TUESDAY_11)
     (message,) = mail.outbox
     assert message.to == [rep.email]
     assert "§handoff.pickup.warm" in message.body
     assert Lead.objects.get(pk=overdue.pk).events.filter(kind="reminded").count() == 1
+
+
+def test_no_reminder_once_the_deadline_has_passed(overdue):
+    assert escalation.leads_send_reminders(now=TUESDAY_11) == 0
+    assert not PickupNotice.objects.filter(kind="reminder").exists()
 
 
 def test_reminders_can_be_turned_off(pipeline, settings):
@@ -122,7 +128,7 @@ def test_check_overdue_pickups_command(overdue, capsys):
     with time_machine.travel(TUESDAY_11, tick=False):
         call_command("check_overdue_pickups")
         assert timezone.now() == TUESDAY_11
-    assert "1 breach(es), 1 reminder(s), 2 e-mail(s) sent" in capsys.readouterr().out
+    assert "1 breach(es), 0 reminder(s), 1 e-mail(s) sent" in capsys.readouterr().out
 
 
 def test_failed_delivery_is_retried_with_backoff_then_given_up(settings, monkeypatch):

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from agreements.demo import DEMO_PASSWORD, DEMO_USERS, seed_agreements
 from leads.demo import seed_leads
+from reporting.services import reports_build_due
 
 
 class Command(BaseCommand):
@@ -12,6 +13,10 @@ class Command(BaseCommand):
         leads = seed_leads()
         if leads:
             created.append(f"{leads} demo leads over the last 12 months")
+        # Reports of the months that have ended, as the daily job would have published them.
+        reports = reports_build_due()
+        if reports:
+            created.append(f"{len(reports)} monthly reports ({reports[0].period} to {reports[-1].period})")
         for line in created:
             self.stdout.write(f"created {line}")
         if not created:
