@@ -7,6 +7,7 @@ version and clause behind it. Views, the API, management commands and Celery tas
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ LEAD_FIELDS = (
     "company_industry",
     "company_country",
 )
+# PostgreSQL stores no NUL character in text or JSON; refuse it with a message instead of a server error.
+NUL_MESSAGE = "Must not contain a NUL character."
 # An activity time a little ahead of our clock is the sender's clock drift, not the future.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -427,6 +430,8 @@ def clean_lead_data(data: dict[str, Any]) -> dict[str, Any]:
         value = data[key] if data[key] is not None else ""
         if not isinstance(value, str):
             errors[key] = ["Must be text."]
+        elif "\x00" in value:
+            errors[key] = [NUL_MESSAGE]
         elif len(value.strip()) > limit:
             errors[key] = [f"At most {limit} characters."]
         else:
@@ -476,6 +481,8 @@ def lead_upsert(
     now = now or timezone.now()
     if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > 200:
         raise LeadValidationError({"external_id": ["Give the CRM's id of the lead (1 to 200 characters)."]})
+    if "\x00" in external_id:
+        raise LeadValidationError({"external_id": [NUL_MESSAGE]})
     external_id = external_id.strip()
     fields = clean_lead_data(data)
     with transaction.atomic():
@@ -539,13 +546,18 @@ def activities_ingest(
             item_errors["external_id"] = [
                 "Give the activity's id in the sending system (1 to 200 characters)."
             ]
+        elif "\x00" in ext:
+            item_errors["external_id"] = [NUL_MESSAGE]
         occurred = item.get("occurred_at")
         if not isinstance(occurred, datetime) or occurred.tzinfo is None:
             item_errors["occurred_at"] = ["Give a date and time with a time zone."]
         elif occurred > now + CLOCK_SKEW:
             item_errors["occurred_at"] = ["Cannot be in the future."]
-        if not isinstance(item.get("details", {}), dict):
+        details = item.get("details", {})
+        if not isinstance(details, dict):
             item_errors["details"] = ["Must be an object."]
+        elif "\\u0000" in json.dumps(details):
+            item_errors["details"] = [NUL_MESSAGE]
         if lead is not None:
             version = versions.get_active(lead.agreement_id)
             known = version.clauses.temperature.activity_types if version else ()

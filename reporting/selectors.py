@@ -36,6 +36,22 @@ from reporting.periods import Period, period_containing
 
 Kind = LeadEvent.Kind
 PICKUP_KINDS = (Kind.ACCEPTED, Kind.REJECTED)
+# The plain counts of a report, in the order reports and the CSV list them.
+COUNT_FIGURES = (
+    "mqls",
+    "mqls_icp_match",
+    "handed_off",
+    "hot",
+    "accepted",
+    "rejected",
+    "nurturing",
+    "in_progress",
+    "qualified",
+    "qualified_hot",
+    "won",
+    "lost",
+    "breaches",
+)
 IN_PROGRESS = (Lead.Status.ACCEPTED, Lead.Status.QUALIFIED)
 
 
@@ -131,24 +147,7 @@ def report_figures(
         "period_start": start.isoformat(),
         "period_end": period.end.isoformat(),
         "complete": period.end <= now,
-        **{
-            k: counts[k]
-            for k in (
-                "mqls",
-                "mqls_icp_match",
-                "handed_off",
-                "hot",
-                "accepted",
-                "rejected",
-                "nurturing",
-                "in_progress",
-                "qualified",
-                "qualified_hot",
-                "won",
-                "lost",
-                "breaches",
-            )
-        },
+        **{name: counts[name] for name in COUNT_FIGURES},
         "rejected_by_reason": rejected_by_reason,
         "top_rejection_reasons": list(rejected_by_reason.items())[:5],
         "pickup_within_sla_pct": _ratio(counts["pickups_within"], counts["pickups"]),

@@ -124,19 +124,7 @@ def reports_build_due(*, now: datetime | None = None) -> list[MonthlyReport]:
 
 
 CSV_FIELDS = (
-    "mqls",
-    "mqls_icp_match",
-    "handed_off",
-    "hot",
-    "accepted",
-    "rejected",
-    "nurturing",
-    "in_progress",
-    "qualified",
-    "qualified_hot",
-    "won",
-    "lost",
-    "breaches",
+    *selectors.COUNT_FIGURES,
     "pickup_within_sla_pct",
     "median_pickup_business_minutes",
     "p90_pickup_business_minutes",

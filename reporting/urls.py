@@ -7,6 +7,6 @@ app_name = "reporting"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("reports/", views.report_list, name="reports"),
-    path("reports/<int:report_id>/", views.report_detail, name="report"),
-    path("reports/<int:report_id>/csv/", views.report_csv, name="report_csv"),
+    path("reports/<id:report_id>/", views.report_detail, name="report"),
+    path("reports/<id:report_id>/csv/", views.report_csv, name="report_csv"),
 ]

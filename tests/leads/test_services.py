@@ -383,3 +383,23 @@ def test_events_are_append_only(pipeline):
         event.save()
     with pytest.raises(ValueError, match="append-only"):
         event.delete()
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(pipeline):
+    with pytest.raises(services.LeadValidationError) as exc:
+        services.lead_upsert(external_id="L1", data={"first_name": "A\x00B"}, actor=Actor.system())
+    assert "first_name" in exc.value.errors
+    make_lead(external_id="L2", now=MONDAY_10)
+    item = {
+        "lead_external_id": "L2",
+        "type": "ebook_download",
+        "occurred_at": MONDAY_10,
+        "external_id": "x\x00",
+    }
+    with pytest.raises(services.LeadValidationError) as exc:
+        services.activities_ingest(
+            items=[item, {**item, "external_id": "ok", "details": {"k": "\x00"}}],
+            actor=Actor.system(),
+            now=MONDAY_10,
+        )
+    assert set(exc.value.errors) == {0, 1}

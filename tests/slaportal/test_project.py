@@ -120,3 +120,18 @@ def test_admin_pages_open_for_the_admin(client, admin_user):
     for name in ["team", "agreement", "agreementversion", "versionevent"]:
         assert client.get(reverse(f"admin:agreements_{name}_changelist")).status_code == 200
     assert client.get(reverse("admin:agreements_team_add")).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/leads/99999999999999999999999/",
+        "/agreements/99999999999999999999/v1/",
+        "/agreements/1/v99999999999999999999999/",
+        "/reporting/reports/99999999999999999999/csv/",
+    ],
+)
+def test_ids_too_large_for_the_database_are_not_found(client, admin_user, url):
+    client.force_login(admin_user)
+    assert client.get(url).status_code == 404
