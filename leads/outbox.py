@@ -22,11 +22,11 @@ from leads.models import Outbox
 
 log = logging.getLogger(__name__)
 
-# channel -> function(payload) that raises on failure; webhooks register theirs.
-SENDERS: dict[str, Callable[[dict[str, Any]], None]] = {}
+# channel -> function(payload, message id) that raises on failure; leads.webhooks registers its own.
+SENDERS: dict[str, Callable[[dict[str, Any], int | None], None]] = {}
 
 
-def _send_email(payload: dict[str, Any]) -> None:
+def _send_email(payload: dict[str, Any], message_id: int | None = None) -> None:
     EmailMessage(
         subject=payload["subject"],
         body=payload["body"],
@@ -83,7 +83,7 @@ def outbox_deliver(*, now: datetime | None = None, batch: int = 100) -> int:
             for message in due:
                 message.attempts += 1
                 try:
-                    SENDERS[message.channel](message.payload)
+                    SENDERS[message.channel](message.payload, message.pk)
                 except Exception as exc:
                     message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                     if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:

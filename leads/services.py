@@ -179,8 +179,33 @@ def lead_transition(
             reason=reason,
             details=details or {},
         )
-    lead.refresh_from_db()
+        lead.refresh_from_db()
+        if kind in WEBHOOK_EVENTS:
+            _notify_integrations(WEBHOOK_EVENTS[kind], lead, version=version, clause=clause, reason=reason)
     return lead
+
+
+# Transitions that integrations hear about, as webhook events.
+WEBHOOK_EVENTS = {
+    Kind.HANDED_OFF: "lead.handed_off",
+    Kind.ACCEPTED: "lead.accepted",
+    Kind.REJECTED: "lead.rejected",
+    Kind.BREACHED: "lead.pickup_overdue",
+    Kind.REASSIGNED: "lead.reassigned",
+    Kind.WON: "lead.closed",
+    Kind.LOST: "lead.closed",
+}
+
+
+def _notify_integrations(event: str, lead: Lead, **sla: Any) -> None:
+    from leads.api import LeadSerializer
+    from leads.webhooks import webhooks_emit
+
+    version = sla.pop("version")
+    webhooks_emit(
+        event,
+        {"lead": LeadSerializer(lead).data, "sla": {"version": version.number if version else None, **sla}},
+    )
 
 
 def _event(lead: Lead, kind: str, actor: Actor, now: datetime, **fields: Any) -> LeadEvent:
@@ -522,16 +547,10 @@ class IngestResult:
     lead_ids: list[int] = field(default_factory=list)
 
 
-def activities_ingest(
-    *, items: Iterable[dict[str, Any]], actor: Actor, now: datetime | None = None
-) -> IngestResult:
-    """Store activities (all or nothing) and re-evaluate each lead that got new ones.
-
-    Items: {lead_external_id, type, occurred_at (aware datetime), external_id, details}. Errors are keyed
-    by the item's index, then its field. An external_id already stored is a duplicate, not an error.
-    """
-    now = now or timezone.now()
-    items = list(items)
+def activities_check(
+    items: list[dict[str, Any]], *, now: datetime
+) -> tuple[dict[int, dict[str, list[str]]], dict[str, Lead]]:
+    """Errors per item index, then field; and the leads the items name (by external_id)."""
     errors: dict[int, dict[str, list[str]]] = {}
     lead_ids = {i.get("lead_external_id") for i in items if isinstance(i.get("lead_external_id"), str)}
     leads = {lead.external_id: lead for lead in Lead.objects.filter(external_id__in=lead_ids)}
@@ -567,8 +586,23 @@ def activities_ingest(
                 ]
         if item_errors:
             errors[index] = item_errors
+    return errors, leads
+
+
+def activities_ingest(
+    *, items: Iterable[dict[str, Any]], actor: Actor, now: datetime | None = None
+) -> IngestResult:
+    """Store activities (all or nothing) and re-evaluate each lead that got new ones.
+
+    Items: {lead_external_id, type, occurred_at (aware datetime), external_id, details}. Errors are keyed
+    by the item's index, then its field. An external_id already stored is a duplicate, not an error.
+    """
+    now = now or timezone.now()
+    items = list(items)
+    errors, leads = activities_check(items, now=now)
     if errors:
         raise LeadValidationError(errors)
+    versions = VersionCache()
 
     result = IngestResult()
     with transaction.atomic():

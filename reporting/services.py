@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from agreements.models import Agreement, AgreementVersion
 from leads.outbox import outbox_email
+from leads.webhooks import webhooks_emit
 from reporting import selectors
 from reporting.models import MonthlyReport
 from reporting.periods import Period, ended_periods
@@ -58,6 +59,15 @@ def report_build(
 
 
 def _publish(report: MonthlyReport, version: AgreementVersion | None) -> None:
+    webhooks_emit(
+        "report.published",
+        {
+            "id": report.pk,
+            "agreement": report.agreement_id,
+            "period": report.period,
+            "url": settings.SITE_URL + reverse("reporting:report", args=[report.pk]),
+        },
+    )
     if version is None:
         return
     names = version.clauses.reporting.recipients

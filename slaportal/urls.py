@@ -15,5 +15,10 @@ urlpatterns = [
     path("agreements/", include("agreements.urls")),
     path("leads/", include("leads.urls")),
     path("reporting/", include("reporting.urls")),
+    path("api/", include("slaportal.api_urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "slaportal.views.bad_request"
+handler404 = "slaportal.views.not_found"
+handler500 = "slaportal.views.server_error"

@@ -51,3 +51,32 @@ def healthz(request: HttpRequest) -> JsonResponse:
         {"status": "ok" if all(checks.values()) else "unavailable", **checks},
         status=200 if all(checks.values()) else 503,
     )
+
+
+def _api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404: JSON under /api/ (integrations parse it), the page elsewhere."""
+    if _api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _api(request):
+        return JsonResponse({"detail": "Server error. It was logged; nothing was half-saved."}, status=500)
+    from django.views.defaults import server_error as page
+
+    return page(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _api(request):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    from django.views.defaults import bad_request as page
+
+    return page(request, exception)

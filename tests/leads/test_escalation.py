@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -122,7 +123,6 @@ def test_reminders_can_be_turned_off(pipeline, settings):
 
 
 def test_check_overdue_pickups_command(overdue, capsys):
-    import time_machine
     from django.utils import timezone
 
     with time_machine.travel(TUESDAY_11, tick=False):
@@ -135,14 +135,15 @@ def test_failed_delivery_is_retried_with_backoff_then_given_up(settings, monkeyp
     settings.OUTBOX_MAX_ATTEMPTS = 3
     calls = []
 
-    def broken(payload):
+    def broken(payload, message_id=None):
         calls.append(payload)
         raise ConnectionRefusedError("SMTP down")
 
     monkeypatch.setitem(outbox.SENDERS, Outbox.Channel.EMAIL, broken)
-    with transaction.atomic():
-        outbox.outbox_email(to=["a@example.com"], subject="s", body="b")
     start = MONDAY_10
+    # Queued on the test's clock, not the machine's: the message is due from `start`.
+    with time_machine.travel(start, tick=False), transaction.atomic():
+        outbox.outbox_email(to=["a@example.com"], subject="s", body="b")
     assert outbox.outbox_deliver(now=start) == 0
     message = Outbox.objects.get()
     assert (message.attempts, message.status) == (1, "pending")

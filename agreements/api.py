@@ -1,0 +1,119 @@
+"""REST API: the SLA version in force, with all its structured clauses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agreements import selectors
+from agreements.clauses import to_data
+from agreements.models import Agreement
+from slaportal.api import COMMON_ERRORS, ErrorSerializer
+from slaportal.roles import Role, has_role
+
+
+class RejectionReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    destination = serializers.ChoiceField(choices=["nurture", "disqualify", "recycle"])
+    recycle_days = serializers.IntegerField(allow_null=True)
+
+
+class FeedbackQuestionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    text = serializers.CharField()
+
+
+class ActiveAgreementSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The version's id (leads' sla_version).")
+    agreement = serializers.CharField()
+    agreement_id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    effective_from = serializers.DateTimeField()
+    terms = serializers.JSONField()
+    icp_criteria = serializers.JSONField(help_text="[{field, op, value}]; all must match.")
+    temperature = serializers.JSONField(help_text="Activity types, window, marketing rules, sales buckets.")
+    mql_threshold = serializers.ChoiceField(choices=["cold", "warm", "hot"])
+    icp_fit_required = serializers.BooleanField()
+    pickup_deadlines_business_hours = serializers.DictField(child=serializers.FloatField())
+    calendar = serializers.JSONField(help_text="Time zone, working days (0 = Monday), hours, holidays.")
+    escalation = serializers.JSONField()
+    rejection_reasons = RejectionReasonSerializer(many=True)
+    feedback_questions = FeedbackQuestionSerializer(many=True)
+    goals = serializers.JSONField()
+    reporting = serializers.JSONField()
+
+
+def active_agreement_data(agreement: Agreement) -> dict[str, Any] | None:
+    version = selectors.active_version_for_evaluation(agreement_id=agreement.pk)
+    if version is None:
+        return None
+    c = version.clauses
+    handoff = to_data(c.handoff)
+    return {
+        "id": version.pk,
+        "agreement": agreement.name,
+        "agreement_id": agreement.pk,
+        "version": version.number,
+        "effective_from": version.effective_from,
+        "terms": to_data(c.terms),
+        "icp_criteria": to_data(c.icp)["criteria"],
+        "temperature": to_data(c.temperature),
+        "mql_threshold": c.handoff.mql_threshold,
+        "icp_fit_required": c.handoff.icp_fit_required,
+        "pickup_deadlines_business_hours": dict(c.handoff.pickup_hours),
+        "calendar": {
+            k: handoff[k]
+            for k in (
+                "timezone",
+                "working_days",
+                "workday_start",
+                "workday_end",
+                "holiday_country",
+                "holiday_subdivision",
+            )
+        },
+        "escalation": {
+            "notify_manager": c.handoff.escalation_notify_manager,
+            "reassign": c.handoff.escalation_reassign,
+            "assignment": "round_robin",
+        },
+        "rejection_reasons": handoff["rejection_reasons"],
+        "feedback_questions": to_data(c.feedback)["questions"],
+        "goals": to_data(c.goals),
+        "reporting": to_data(c.reporting),
+    }
+
+
+class ActiveAgreementView(APIView):
+    @extend_schema(
+        summary="The SLA version in force",
+        parameters=[
+            OpenApiParameter("agreement", int, description="An agreement id; the first one by default.")
+        ],
+        responses={
+            200: ActiveAgreementSerializer,
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            **COMMON_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        if not has_role(request.user, *Role):
+            return Response({"detail": "Your role does not allow this."}, status=403)
+        raw = request.query_params.get("agreement")
+        if raw is not None and not (raw.isdigit() and len(raw) <= 18):
+            return Response(
+                {"detail": "Invalid input.", "errors": {"agreement": ["Give an agreement id."]}}, 400
+            )
+        agreements = Agreement.objects.order_by("pk")
+        agreement = agreements.filter(pk=int(raw)).first() if raw else agreements.first()
+        data = active_agreement_data(agreement) if agreement else None
+        if data is None:
+            return Response({"detail": "No SLA version is in force."}, status=404)
+        return Response(ActiveAgreementSerializer(data).data)

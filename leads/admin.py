@@ -1,0 +1,65 @@
+"""Admin: webhook subscriptions, and every outgoing e-mail and webhook delivery with a re-send action."""
+
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from leads.models import ApiToken, Outbox, WebhookSubscription
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["url", "is_active", "created_at"]
+    list_filter = ["is_active"]
+
+
+@admin.action(description="Send again now")
+def resend(modeladmin, request, queryset):
+    count = queryset.update(status=Outbox.Status.PENDING, next_attempt_at=timezone.now(), attempts=0)
+    from leads.outbox import _nudge
+
+    _nudge()
+    messages.success(request, f"{count} message(s) queued to be sent again.")
+
+
+@admin.register(Outbox)
+class OutboxAdmin(admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "channel",
+        "summary",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["channel", "status"]
+    actions = [resend]
+    readonly_fields = [
+        "channel",
+        "payload",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "created_at",
+        "sent_at",
+    ]
+
+    @admin.display(description="What")
+    def summary(self, obj: Outbox) -> str:
+        if obj.channel == Outbox.Channel.WEBHOOK:
+            return f"{obj.payload.get('event')} to subscription {obj.payload.get('subscription')}"
+        return obj.payload.get("subject", "")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "name", "prefix", "key_hash", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request):
+        return False  # tokens are created where they can be shown once: the API page or create_api_token

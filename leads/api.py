@@ -1,0 +1,446 @@
+"""REST API for leads and activities: thin views over leads.services, one per operation.
+
+The contract (paths, field names) is the product's public interface; see the OpenAPI schema at
+/api/schema/ and the docs at /api/docs/.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leads import permissions, selectors, services
+from leads.models import Lead, LeadEvent, Temperature
+from slaportal.api import COMMON_ERRORS, IDEMPOTENCY_HEADER, ErrorSerializer, actor_for, idempotent
+from slaportal.roles import Role, has_role
+
+# ---------------------------------------------------------------------------------------------------------
+# Serializers
+
+
+class CompanySerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, source="company_name")
+    employees = serializers.IntegerField(
+        min_value=0, max_value=100_000_000, required=False, allow_null=True, source="company_employees"
+    )
+    annual_revenue = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        coerce_to_string=False,
+        source="company_annual_revenue",
+    )
+    industry = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, source="company_industry"
+    )
+    country = serializers.CharField(
+        max_length=2,
+        min_length=2,
+        required=False,
+        allow_blank=True,
+        source="company_country",
+        help_text="ISO 3166 two-letter code, such as PL.",
+    )
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    email = serializers.CharField(read_only=True, help_text="E-mail address; empty when the CRM sent none.")
+    company = serializers.SerializerMethodField()
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    sla_version = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    marketing_temperature = serializers.ChoiceField(
+        choices=Temperature.choices, allow_null=True, read_only=True
+    )
+    sales_temperature = serializers.ChoiceField(choices=Temperature.choices, allow_null=True, read_only=True)
+    explanation = serializers.JSONField(read_only=True, help_text="The last evaluation, clause by clause.")
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "external_id",
+            "email",
+            "first_name",
+            "last_name",
+            "job_title",
+            "source",
+            "company",
+            "status",
+            "marketing_temperature",
+            "sales_temperature",
+            "icp_fit",
+            "owner",
+            "handed_off_at",
+            "pickup_deadline",
+            "accepted_at",
+            "pickup_breaches",
+            "sla_version",
+            "explanation",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(CompanySerializer)
+    def get_company(self, lead: Lead) -> dict[str, Any]:
+        return CompanySerializer(lead).data
+
+
+class LeadWriteSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=200, help_text="The CRM's id: create or update by it.")
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    job_title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    source = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    company = CompanySerializer(required=False)
+
+
+class LeadEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label", read_only=True)
+    sla_version = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = LeadEvent
+        fields = [
+            "kind",
+            "at",
+            "actor",
+            "actor_type",
+            "from_status",
+            "to_status",
+            "sla_version",
+            "clause",
+            "reason",
+            "details",
+        ]
+        read_only_fields = fields
+
+
+class ActivitySerializer(serializers.Serializer):
+    lead_external_id = serializers.CharField(max_length=200)
+    type = serializers.CharField(max_length=50, help_text="One of the activity types of the SLA in force.")
+    occurred_at = serializers.DateTimeField()
+    external_id = serializers.CharField(
+        max_length=200, help_text="The same external_id twice is stored once."
+    )
+    details = serializers.DictField(required=False, child=serializers.JSONField())
+
+
+class IngestResultSerializer(serializers.Serializer):
+    stored = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    lead_ids = serializers.ListField(child=serializers.IntegerField())
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=50, help_text="A rejection reason code of the lead's SLA version."
+    )
+    note = serializers.CharField(max_length=2000)
+
+
+class QualifySerializer(serializers.Serializer):
+    product_potential = serializers.BooleanField()
+    purchase_timeframe_months = serializers.IntegerField(min_value=0, max_value=240)
+
+
+class CloseSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["won", "lost"])
+
+
+class ReassignSerializer(serializers.Serializer):
+    owner = serializers.CharField(max_length=150, help_text="Username of an available sales rep.")
+
+
+class FeedbackSerializer(serializers.Serializer):
+    answers = serializers.DictField(
+        child=serializers.CharField(max_length=5000, allow_blank=True),
+        help_text="Question code -> answer, for the feedback questions of the lead's SLA version.",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Leads
+
+
+class LeadFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=Lead.Status.choices)
+    marketing_temperature = filters.ChoiceFilter(choices=Temperature.choices)
+    icp_fit = filters.BooleanFilter()
+    owner = filters.CharFilter(field_name="owner__username")
+    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Lead
+        fields = ["status", "marketing_temperature", "icp_fit", "owner", "updated_since"]
+
+
+class LeadCursor(CursorPagination):
+    ordering = ("-updated_at", "-id")
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def decode_cursor(self, request: Request) -> Any:
+        # A cursor that is not one of ours is bad input (400), not a missing page (DRF's 404).
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise serializers.ValidationError({"cursor": ["Not a cursor from a previous page."]}) from None
+
+
+def visible_leads(request: Request) -> QuerySet[Lead]:
+    """Marketing and managers see every lead; a rep sees their own (as in the browser)."""
+    rows = Lead.objects.select_related("owner")
+    if permissions.can_view_all(request.user):
+        return rows
+    if has_role(request.user, Role.SALES_REP):
+        return rows.filter(owner=request.user)
+    return rows.none()
+
+
+class LeadListCreateView(generics.ListAPIView):
+    serializer_class = LeadSerializer
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = LeadFilter
+    pagination_class = LeadCursor
+
+    def get_queryset(self) -> QuerySet[Lead]:
+        return visible_leads(self.request)
+
+    @extend_schema(
+        summary="List leads",
+        responses={200: LeadSerializer(many=True), 400: ErrorSerializer, **COMMON_ERRORS},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not has_role(request.user, *Role):
+            return Response({"detail": "Your role does not allow this."}, status=403)
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Create or update a lead by external_id",
+        request=LeadWriteSerializer,
+        responses={
+            201: LeadSerializer,
+            200: LeadSerializer,
+            400: ErrorSerializer,
+            409: ErrorSerializer,
+            **COMMON_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        if not has_role(request.user, Role.MARKETING, Role.MARKETING_APPROVER, Role.ADMIN):
+            return Response(
+                {"detail": "Only marketing and integrations acting for it send leads."}, status=403
+            )
+        payload = LeadWriteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        external_id = data.pop("external_id")
+        data.update(data.pop("company", {}))
+        lead, created = services.lead_upsert(external_id=external_id, data=data, actor=actor_for(request))
+        return Response(
+            LeadSerializer(lead).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+def _lead_for(request: Request, lead_id: int) -> Lead:
+    lead = get_object_or_404(Lead.objects.select_related("owner", "sla_version", "agreement"), pk=lead_id)
+    if not permissions.can_view_lead(request.user, lead):
+        raise services.NotAllowed("This lead belongs to another rep.")
+    return lead
+
+
+class LeadDetailView(APIView):
+    @extend_schema(summary="A lead", responses={200: LeadSerializer, 404: ErrorSerializer, **COMMON_ERRORS})
+    def get(self, request: Request, lead_id: int) -> Response:
+        return Response(LeadSerializer(_lead_for(request, lead_id)).data)
+
+
+class LeadEventsView(APIView):
+    @extend_schema(
+        summary="A lead's timeline",
+        responses={200: LeadEventSerializer(many=True), 404: ErrorSerializer, **COMMON_ERRORS},
+    )
+    def get(self, request: Request, lead_id: int) -> Response:
+        lead = _lead_for(request, lead_id)
+        return Response(LeadEventSerializer(selectors.lead_events(lead=lead), many=True).data)
+
+
+class ActivityIngestView(APIView):
+    @extend_schema(
+        summary="Record engagement: one activity or a list of up to 1,000 (all or nothing)",
+        request=ActivitySerializer(many=True),
+        responses={201: IngestResultSerializer, 400: ErrorSerializer, **COMMON_ERRORS},
+        description=(
+            "A bad item gives 400 with `errors` keyed by its index, then its field; nothing is stored."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        if not has_role(request.user, Role.MARKETING, Role.MARKETING_APPROVER, Role.ADMIN):
+            return Response(
+                {"detail": "Only marketing and integrations acting for it send activities."}, status=403
+            )
+        many = isinstance(request.data, list)
+        if many and len(request.data) > 1000:
+            return Response(
+                {"detail": "Invalid input.", "errors": {"non_field_errors": ["At most 1,000 items."]}}, 400
+            )
+        if many and not request.data:
+            return Response(
+                {"detail": "Invalid input.", "errors": {"non_field_errors": ["Send at least one."]}}, 400
+            )
+        raw = request.data if many else [request.data]
+        # Shape errors (the serializer) and rule errors (the service) of every item, in one answer.
+        errors: dict[str, Any] = {}
+        valid: dict[int, dict[str, Any]] = {}
+        for index, item in enumerate(raw):
+            one = ActivitySerializer(data=item)
+            if one.is_valid():
+                valid[index] = dict(one.validated_data)
+            else:
+                errors[str(index)] = one.errors
+        positions = sorted(valid)
+        rule_errors, _ = services.activities_check([valid[i] for i in positions], now=timezone.now())
+        for position, item_errors in rule_errors.items():
+            errors[str(positions[position])] = item_errors
+        if errors:
+            if not many:
+                errors = errors["0"]
+            raise serializers.ValidationError(
+                dict(sorted(errors.items(), key=lambda kv: int(kv[0]) if many else 0))
+            )
+        result = services.activities_ingest(items=[valid[i] for i in positions], actor=actor_for(request))
+        return Response(IngestResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Actions
+
+
+class LeadActionView(APIView):
+    """One state-machine action; answers with the lead as it now is."""
+
+    input_serializer: type[serializers.Serializer] | None = None
+
+    def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    @idempotent
+    def post(self, request: Request, lead_id: int) -> Response:
+        lead = _lead_for(request, lead_id)
+        data: dict[str, Any] = {}
+        if self.input_serializer is not None:
+            payload = self.input_serializer(data=request.data)
+            payload.is_valid(raise_exception=True)
+            data = dict(payload.validated_data)
+        self.act(request, lead, data)
+        lead = Lead.objects.select_related("owner").get(pk=lead.pk)
+        return Response(LeadSerializer(lead).data)
+
+
+ACTION_RESPONSES = {
+    200: LeadSerializer,
+    400: ErrorSerializer,
+    404: ErrorSerializer,
+    409: OpenApiResponse(ErrorSerializer, description="The lead's status forbids it, or a race was lost."),
+    422: OpenApiResponse(ErrorSerializer, description="Idempotency-Key reused with a different request."),
+    **COMMON_ERRORS,
+}
+
+
+def _action_schema(summary: str, request: Any = None) -> Any:
+    return extend_schema(
+        summary=summary, request=request, responses=ACTION_RESPONSES, parameters=[IDEMPOTENCY_HEADER]
+    )
+
+
+class AcceptView(LeadActionView):
+    def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
+        return services.lead_accept(lead=lead, actor=actor_for(request))
+
+    @_action_schema("Accept a lead handed off to you", request=None)
+    def post(self, request: Request, lead_id: int) -> Response:
+        return super().post(request, lead_id)
+
+
+class RejectView(LeadActionView):
+    input_serializer = RejectSerializer
+
+    def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
+        return services.lead_reject(lead=lead, actor=actor_for(request), **data)
+
+    @_action_schema("Reject a lead handed off to you, with a reason of the SLA", request=RejectSerializer)
+    def post(self, request: Request, lead_id: int) -> Response:
+        return super().post(request, lead_id)
+
+
+class QualifyView(LeadActionView):
+    input_serializer = QualifySerializer
+
+    def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
+        return services.lead_qualify(lead=lead, actor=actor_for(request), **data)
+
+    @_action_schema("Qualify an accepted lead (sets the sales temperature)", request=QualifySerializer)
+    def post(self, request: Request, lead_id: int) -> Response:
+        return super().post(request, lead_id)
+
+
+class CloseView(LeadActionView):
+    input_serializer = CloseSerializer
+
+    def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
+        return services.lead_close(lead=lead, actor=actor_for(request), outcome=data["outcome"])
+
+    @_action_schema("Close a lead as won or lost", request=CloseSerializer)
+    def post(self, request: Request, lead_id: int) -> Response:
+        return super().post(request, lead_id)
+
+
+class ReassignView(LeadActionView):
+    input_serializer = ReassignSerializer
+
+    def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
+        return services.lead_reassign(lead=lead, actor=actor_for(request), owner=data["owner"])
+
+    @_action_schema("Give a lead to another available rep (sales managers)", request=ReassignSerializer)
+    def post(self, request: Request, lead_id: int) -> Response:
+        return super().post(request, lead_id)
+
+
+class FeedbackView(LeadActionView):
+    input_serializer = FeedbackSerializer
+
+    def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
+        return services.lead_feedback(lead=lead, actor=actor_for(request), answers=data["answers"])
+
+    @_action_schema(
+        "Answer the SLA's feedback questions about a lead you accepted", request=FeedbackSerializer
+    )
+    def post(self, request: Request, lead_id: int) -> Response:
+        return super().post(request, lead_id)
+
+
+class PingView(APIView):
+    """Authenticated no-op: checks a token, and is the baseline the benchmarks compare with."""
+
+    @extend_schema(
+        summary="Check a token",
+        responses={200: inline_serializer("Ping", {"user": serializers.CharField()}), **COMMON_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"user": request.user.username})

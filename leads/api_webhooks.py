@@ -1,0 +1,64 @@
+"""REST API: webhook subscriptions (admins). Deliveries are listed and re-sent in the admin."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+from rest_framework.permissions import BasePermission
+
+from leads.models import WebhookSubscription
+from leads.webhooks import EVENTS, WebhookRefused, check_url
+from slaportal.api import COMMON_ERRORS, ErrorSerializer
+from slaportal.roles import Role, has_role
+
+
+class IsAdminRole(BasePermission):
+    message = "Only an admin manages webhook subscriptions."
+
+    def has_permission(self, request, view) -> bool:
+        return has_role(request.user, Role.ADMIN)
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(child=serializers.ChoiceField(choices=EVENTS), allow_empty=False)
+    secret = serializers.CharField(
+        max_length=200,
+        min_length=16,
+        write_only=True,
+        help_text="At least 16 characters; used to sign deliveries.",
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "url", "secret", "events", "is_active", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate_url(self, value: str) -> str:
+        try:
+            check_url(value)
+        except WebhookRefused as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return value
+
+
+ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, **COMMON_ERRORS}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Webhook subscriptions",
+        responses={200: WebhookSubscriptionSerializer(many=True), **COMMON_ERRORS},
+    ),
+    create=extend_schema(
+        summary="Subscribe a URL to events", responses={201: WebhookSubscriptionSerializer, **ERRORS}
+    ),
+    retrieve=extend_schema(responses={200: WebhookSubscriptionSerializer, **ERRORS}),
+    update=extend_schema(responses={200: WebhookSubscriptionSerializer, **ERRORS}),
+    partial_update=extend_schema(responses={200: WebhookSubscriptionSerializer, **ERRORS}),
+    destroy=extend_schema(responses={204: None, **ERRORS}),
+)
+class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
+    queryset = WebhookSubscription.objects.order_by("pk")
+    serializer_class = WebhookSubscriptionSerializer
+    permission_classes = [IsAdminRole]
+    pagination_class = None

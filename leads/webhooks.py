@@ -1,0 +1,125 @@
+"""Signed webhooks for integrations, delivered through the outbox (after commit, retried with backoff).
+
+Each delivery is an HTTP POST of a JSON body with these headers:
+
+    X-SLA-Portal-Event: lead.accepted
+    X-SLA-Portal-Delivery: <outbox id; the same on every retry of one delivery>
+    X-SLA-Portal-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the secret>
+
+A receiver recomputes the HMAC over the timestamp, a dot and the raw body, compares in constant time, and
+rejects timestamps too far from its clock (replays). A non-2xx answer or no answer within 10 s is a failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+
+from leads.models import Outbox, WebhookSubscription
+from leads.outbox import SENDERS, outbox_add
+
+EVENTS = (
+    "lead.handed_off",
+    "lead.accepted",
+    "lead.rejected",
+    "lead.pickup_overdue",
+    "lead.reassigned",
+    "lead.closed",
+    "report.published",
+)
+TIMEOUT_SECONDS = 10
+
+
+class WebhookRefused(Exception):
+    pass
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def check_url(url: str) -> None:
+    """Refuse URLs that resolve to loopback, private, link-local or reserved addresses (SSRF), unless the
+    host is named in WEBHOOK_ALLOWED_HOSTS. Checked when a subscription is saved and again before each
+    delivery, since DNS can change in between."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WebhookRefused("Use an http or https URL with a host name.")
+    host = parts.hostname
+    if host in settings.WEBHOOK_ALLOWED_HOSTS:
+        return
+    try:
+        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError) as exc:
+        raise WebhookRefused(f"The host {host!r} does not resolve: {exc}") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global or address.is_multicast:
+            raise WebhookRefused(
+                f"{host} resolves to {address}, an internal address; "
+                "name it in WEBHOOK_ALLOWED_HOSTS to allow it."
+            )
+
+
+def webhooks_emit(event: str, data: dict[str, Any]) -> int:
+    """Queue `event` for every active subscription that wants it. Call inside the causing transaction."""
+    subscriptions = [
+        s
+        for s in WebhookSubscription.objects.filter(is_active=True).only("pk", "events")
+        if event in s.events
+    ]
+    if not subscriptions:
+        return 0
+    body = json.dumps(
+        {"event": event, "occurred_at": timezone.now().isoformat(), "data": data},
+        cls=DjangoJSONEncoder,
+        separators=(",", ":"),
+    )
+    for subscription in subscriptions:
+        outbox_add(
+            channel=Outbox.Channel.WEBHOOK,
+            payload={"subscription": subscription.pk, "event": event, "body": body},
+        )
+    return len(subscriptions)
+
+
+def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:
+    subscription = WebhookSubscription.objects.filter(pk=payload["subscription"], is_active=True).first()
+    if subscription is None:
+        raise WebhookRefused("The subscription was deleted or deactivated.")
+    check_url(subscription.url)
+    body = payload["body"].encode()
+    timestamp = int(time.time())
+    request = urllib.request.Request(
+        subscription.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "SLA-Portal-Webhooks/1",
+            "X-SLA-Portal-Event": payload["event"],
+            "X-SLA-Portal-Delivery": str(message_id or ""),
+            "X-SLA-Portal-Signature": f"t={timestamp},v1={sign(subscription.secret, timestamp, body)}",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            if not 200 <= response.status < 300:
+                raise WebhookRefused(f"HTTP {response.status}")
+    except urllib.error.HTTPError as exc:
+        raise WebhookRefused(f"HTTP {exc.code}") from None
+
+
+SENDERS[Outbox.Channel.WEBHOOK] = _deliver

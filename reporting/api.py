@@ -1,0 +1,146 @@
+"""REST API: report figures for a period (live) and the stored monthly reports."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agreements.models import Agreement
+from reporting import selectors
+from reporting.models import MonthlyReport
+from reporting.periods import PeriodError, parse_period, period_containing
+from reporting.services import agreement_timezone
+from slaportal.api import COMMON_ERRORS, ErrorSerializer
+from slaportal.roles import Role, has_role
+
+
+class FiguresSerializer(serializers.Serializer):
+    """The report's figures; names as in the reporting issue and the CSV."""
+
+    period = serializers.CharField()
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    complete = serializers.BooleanField(help_text="False for the current period (figures to date).")
+    mqls = serializers.IntegerField()
+    mqls_icp_match = serializers.IntegerField()
+    handed_off = serializers.IntegerField()
+    hot = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    rejected_by_reason = serializers.DictField(child=serializers.IntegerField())
+    top_rejection_reasons = serializers.ListField(child=serializers.ListField())
+    nurturing = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    qualified = serializers.IntegerField()
+    qualified_hot = serializers.IntegerField()
+    won = serializers.IntegerField()
+    lost = serializers.IntegerField()
+    breaches = serializers.IntegerField()
+    pickup_within_sla_pct = serializers.FloatField(allow_null=True)
+    median_pickup_business_minutes = serializers.FloatField(allow_null=True)
+    p90_pickup_business_minutes = serializers.FloatField(allow_null=True)
+    acceptance_rate_pct = serializers.FloatField(allow_null=True)
+    touches_per_account_per_month = serializers.FloatField(allow_null=True)
+    conversion = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    per_rep = serializers.ListField(child=serializers.DictField())
+    temperature_matrix = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
+    goals = serializers.ListField(child=serializers.DictField())
+
+
+class MonthlyReportSerializer(serializers.ModelSerializer):
+    figures = FiguresSerializer()
+
+    class Meta:
+        model = MonthlyReport
+        fields = [
+            "id",
+            "agreement",
+            "kind",
+            "period",
+            "period_start",
+            "period_end",
+            "sla_version",
+            "built_at",
+            "figures",
+        ]
+
+
+def _may_read(request: Request) -> bool:
+    return has_role(request.user, *Role)
+
+
+class ReportView(APIView):
+    @extend_schema(
+        summary="Report figures for a month or a quarter, computed now",
+        parameters=[
+            OpenApiParameter("month", str, description="YYYY-MM; the current month by default."),
+            OpenApiParameter("quarter", str, description="YYYY-QN, instead of month."),
+            OpenApiParameter("agreement", int, description="An agreement id; the first one by default."),
+        ],
+        responses={200: FiguresSerializer, 400: ErrorSerializer, 404: ErrorSerializer, **COMMON_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        if not _may_read(request):
+            return Response({"detail": "Your role does not allow this."}, status=403)
+        raw = request.query_params.get("agreement")
+        if raw is not None and not (raw.isdigit() and len(raw) <= 18):
+            return Response(
+                {"detail": "Invalid input.", "errors": {"agreement": ["Give an agreement id."]}}, 400
+            )
+        agreement = (
+            Agreement.objects.filter(pk=int(raw)) if raw else Agreement.objects.order_by("pk")
+        ).first()
+        if agreement is None:
+            return Response({"detail": "No such agreement."}, status=404)
+        tz = agreement_timezone(agreement)
+        month, quarter = request.query_params.get("month"), request.query_params.get("quarter")
+        if month and quarter:
+            return Response(
+                {"detail": "Invalid input.", "errors": {"quarter": ["Give month or quarter, not both."]}}, 400
+            )
+        try:
+            if month or quarter:
+                period = parse_period(month or quarter, tz)
+                if period.kind != ("month" if month else "quarter"):
+                    raise PeriodError("Use YYYY-MM for month and YYYY-QN for quarter.")
+            else:
+                from django.utils import timezone
+
+                period = period_containing(timezone.now(), "month", tz)
+        except PeriodError as exc:
+            return Response(
+                {"detail": "Invalid input.", "errors": {"quarter" if quarter else "month": [str(exc)]}}, 400
+            )
+        if not 1970 <= period.year <= 9998:
+            return Response(
+                {"detail": "Invalid input.", "errors": {"month": ["Give a year from 1970 to 9998."]}}, 400
+            )
+        return Response(
+            FiguresSerializer(selectors.report_figures(agreements=[agreement], period=period)).data
+        )
+
+
+class ReportPage(LimitOffsetPagination):
+    default_limit = 24
+    max_limit = 200
+
+
+class MonthlyReportListView(generics.ListAPIView):
+    serializer_class = MonthlyReportSerializer
+    pagination_class = ReportPage
+
+    def get_queryset(self):
+        return MonthlyReport.objects.order_by("-period_start", "pk")
+
+    @extend_schema(
+        summary="Stored reports, newest first",
+        responses={200: MonthlyReportSerializer(many=True), **COMMON_ERRORS},
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        if not _may_read(request):
+            return Response({"detail": "Your role does not allow this."}, status=403)
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,173 @@
+"""What every API view shares: bearer tokens, one error format, throttling, the body limit, idempotency.
+
+Errors always look like {"detail": "...", "errors": {...}} (errors only for invalid input), so an
+integrator handles one shape; the OpenAPI schema documents it as `Error`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, RawPostDataException
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from leads import services as lead_services
+from leads.models import IdempotencyRecord
+from slaportal.authentication import BearerTokenAuthentication
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "slaportal.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token from `manage.py create_api_token`.",
+        }
+
+
+def actor_for(request: Request) -> lead_services.Actor:
+    if isinstance(request.successful_authenticator, BearerTokenAuthentication):
+        return lead_services.Actor.integration(request.user)
+    return lead_services.Actor.of(request.user)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        required=False, child=serializers.JSONField(), help_text="Field (or item index) -> messages."
+    )
+
+
+# Responses every authenticated endpoint may give, for the schema.
+COMMON_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 413: ErrorSerializer, 429: ErrorSerializer}
+
+
+def _errors(detail: Any) -> dict[str, Any]:
+    if isinstance(detail, dict):
+        return {
+            str(k): _errors(v) if isinstance(v, dict) else [str(m) for m in _as_list(v)]
+            for k, v in detail.items()
+        }
+    return {"non_field_errors": [str(m) for m in _as_list(detail)]}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Map domain errors to HTTP, and give every error the same body."""
+    if isinstance(exc, lead_services.LeadValidationError):
+        return Response({"detail": "Invalid input.", "errors": _errors(exc.errors)}, status=400)
+    if isinstance(exc, lead_services.NotAllowed | PermissionDenied):
+        return Response({"detail": str(exc) or "Your role does not allow this."}, status=403)
+    if isinstance(exc, lead_services.TransitionRefused | lead_services.TransitionConflict):
+        return Response({"detail": str(exc), "status": exc.current}, status=409)
+    if isinstance(exc, lead_services.NoAgreement):
+        return Response({"detail": str(exc)}, status=409)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": body_too_big_message()}, status=413)
+    if isinstance(exc, Http404):
+        return Response({"detail": "Not found."}, status=404)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"detail": "Invalid input.", "errors": _errors(response.data)}
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        response.data = {"detail": str(response.data["detail"])}
+    return response
+
+
+def body_too_big_message() -> str:
+    return f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KiB."
+
+
+class ApiBodyLimitMiddleware:
+    """A 413 with the API's error body for an API request larger than DATA_UPLOAD_MAX_MEMORY_SIZE."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return JsonResponse({"detail": "Content-Length is not a number."}, status=400)
+            if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+                return JsonResponse({"detail": body_too_big_message()}, status=413)
+        return self.get_response(request)
+
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Any unique string (at most 200 characters). A retry with the same key returns the first "
+    "response and does nothing twice; the same key with a different body is refused with 422.",
+)
+
+
+def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
+    """Honour Idempotency-Key on a POST action: run once, replay the stored response to retries."""
+
+    @wraps(view_method)
+    def wrapped(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return view_method(self, request, *args, **kwargs)
+        if not key.strip() or len(key) > 200:
+            return Response(
+                {"detail": "Invalid input.", "errors": {"Idempotency-Key": ["Use 1 to 200 characters."]}},
+                status=400,
+            )
+        try:
+            raw = request.body
+        except RawPostDataException:  # the body stream was already read: hash what it parsed to
+            raw = json.dumps(request.data, sort_keys=True, default=str).encode()
+        digest = hashlib.sha256(f"{request.method} {request.path}\n".encode() + raw).hexdigest()
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(user=request.user, key=key, request_hash=digest)
+        except IntegrityError:
+            record = IdempotencyRecord.objects.get(user=request.user, key=key)
+            if record.request_hash != digest:
+                return Response(
+                    {"detail": "This Idempotency-Key was already used for a different request."}, 422
+                )
+            if record.status_code is None:
+                return Response({"detail": "A request with this Idempotency-Key is still in progress."}, 409)
+            response = Response(record.response, status=record.status_code)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            response = view_method(self, request, *args, **kwargs)
+        except Exception as exc:
+            # The handler's own error response is what the first call got; keep it for retries too.
+            handled = api_exception_handler(exc, {"view": self, "request": request})
+            if handled is None:
+                record.delete()  # an unexpected error: let a retry really try again
+                raise
+            response = handled
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status_code=response.status_code, response=json.loads(json.dumps(response.data, default=str))
+        )
+        return response
+
+    return wrapped

@@ -1,0 +1,348 @@
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from leads.models import Activity, ApiToken, Lead, LeadEvent
+from leads.tokens import token_revoke
+from slaportal.authentication import TokenRateThrottle
+from tests.factories import WARM, make_lead
+
+pytestmark = pytest.mark.django_db
+
+LEAD = {
+    "external_id": "crm-1",
+    "email": "ann@acme.example",
+    "first_name": "Ann",
+    "last_name": "Smith",
+    "job_title": "CTO",
+    "source": "webinar",
+    "company": {
+        "name": "Acme",
+        "employees": 120,
+        "annual_revenue": "2500000.00",
+        "industry": "software",
+        "country": "PL",
+    },
+}
+
+
+def activities(external_id, kinds, minutes_ago=5):
+    at = (timezone.now() - timedelta(minutes=minutes_ago)).isoformat()
+    return [
+        {"lead_external_id": external_id, "type": k, "occurred_at": at, "external_id": f"{external_id}-{n}"}
+        for n, k in enumerate(kinds)
+    ]
+
+
+def test_requests_without_a_valid_token_get_401(marketer, api):
+    anonymous = APIClient()
+    response = anonymous.get("/api/v1/leads/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    anonymous.credentials(HTTP_AUTHORIZATION="Bearer nonsense")
+    assert anonymous.get("/api/v1/leads/").status_code == 401
+    client = api(marketer)
+    assert client.get("/api/v1/ping/").json() == {"user": "marketer"}
+    token = ApiToken.objects.get(user=marketer)
+    assert token.last_used_at is not None
+    assert len(token.key_hash) == 64  # only the hash is stored
+    token_revoke(token=token)
+    assert client.get("/api/v1/ping/").status_code == 401
+
+
+def test_create_api_token_prints_the_token_alone_on_its_last_line(marketer, capsys):
+    call_command("create_api_token", "marketer", "--name", "HubSpot")
+    raw = capsys.readouterr().out.strip().splitlines()[-1]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/ping/").status_code == 200
+    with pytest.raises(Exception, match="No active user"):
+        call_command("create_api_token", "ghost")
+
+
+def test_upsert_creates_then_updates_by_external_id(pipeline, marketer, api):
+    client = api(marketer)
+    created = client.post("/api/v1/leads/", LEAD, format="json")
+    assert created.status_code == 201
+    body = created.json()
+    assert body["company"] == {
+        "name": "Acme",
+        "employees": 120,
+        "annual_revenue": 2500000.0,
+        "industry": "software",
+        "country": "PL",
+    }
+    assert (body["status"], body["icp_fit"], body["marketing_temperature"], body["owner"]) == (
+        "nurturing",
+        True,
+        None,
+        None,
+    )
+    updated = client.post("/api/v1/leads/", {**LEAD, "job_title": "CEO"}, format="json")
+    assert updated.status_code == 200
+    assert updated.json()["id"] == body["id"]
+    assert updated.json()["job_title"] == "CEO"
+    event = LeadEvent.objects.get(lead_id=body["id"], kind="created")
+    assert (event.actor_type, event.actor) == ("integration", marketer)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"email": "x"}, "external_id"),
+        ({**LEAD, "email": "nope"}, "email"),
+        ({**LEAD, "company": {"employees": -1}}, "company"),
+        ({**LEAD, "company": {"country": "Poland"}}, "company"),
+        ({**LEAD, "external_id": ""}, "external_id"),
+    ],
+)
+def test_invalid_lead_gives_400_with_field_errors_and_stores_nothing(pipeline, marketer, api, payload, field):
+    response = api(marketer).post("/api/v1/leads/", payload, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"] == "Invalid input."
+    assert field in response.json()["errors"]
+    assert not Lead.objects.exists()
+
+
+def test_malformed_json_and_wrong_types_are_400(pipeline, marketer, api):
+    client = api(marketer)
+    assert client.post("/api/v1/leads/", "{not json", content_type="application/json").status_code == 400
+    assert client.post("/api/v1/leads/", [1, 2], format="json").status_code == 400
+    assert client.post("/api/v1/activities/", {"x": 1}, format="json").status_code == 400
+
+
+def test_reps_cannot_send_leads_and_see_only_their_own(pipeline, rep, other_rep, marketer, api):
+    assert api(rep).post("/api/v1/leads/", LEAD, format="json").status_code == 403
+    mine = make_lead(external_id="mine", now=timezone.now(), activities=WARM)
+    theirs = make_lead(external_id="theirs", now=timezone.now(), activities=WARM)
+    assert (mine.owner, theirs.owner) == (rep, other_rep)
+    listing = api(rep).get("/api/v1/leads/").json()
+    assert [row["external_id"] for row in listing["results"]] == ["mine"]
+    assert api(rep).get(f"/api/v1/leads/{theirs.pk}/").status_code == 403
+    assert api(rep).get("/api/v1/leads/999999/").status_code == 404
+    assert api(marketer).get(f"/api/v1/leads/{theirs.pk}/events/").status_code == 200
+
+
+def test_list_is_cursor_paginated_and_filtered(pipeline, marketer, api):
+    now = timezone.now()
+    for n in range(5):
+        make_lead(external_id=f"L{n}", now=now, activities=WARM if n % 2 else ())
+    client = api(marketer)
+    page = client.get("/api/v1/leads/", {"page_size": 2}).json()
+    assert len(page["results"]) == 2
+    assert page["next"]
+    rest = client.get(page["next"]).json()
+    assert len(rest["results"]) == 2
+    assert {
+        r["status"] for r in client.get("/api/v1/leads/", {"status": "handed_off"}).json()["results"]
+    } == {"handed_off"}
+    assert len(client.get("/api/v1/leads/", {"owner": "rep"}).json()["results"]) == 1
+    assert (
+        len(
+            client.get("/api/v1/leads/", {"updated_since": (now + timedelta(days=1)).isoformat()}).json()[
+                "results"
+            ]
+        )
+        == 0
+    )
+    bad = client.get("/api/v1/leads/", {"status": "bogus", "updated_since": "yesterday"})
+    assert bad.status_code == 400
+    assert set(bad.json()["errors"]) == {"status", "updated_since"}
+
+
+def test_activities_single_list_duplicates_and_all_or_nothing(pipeline, marketer, api):
+    client = api(marketer)
+    client.post("/api/v1/leads/", LEAD, format="json")
+    one = client.post("/api/v1/activities/", activities("crm-1", ["webinar_attendance"])[0], format="json")
+    assert one.status_code == 201
+    assert one.json()["stored"] == 1
+    batch = activities("crm-1", ["webinar_attendance", "ebook_download"])
+    again = client.post("/api/v1/activities/", batch, format="json").json()
+    assert (again["stored"], again["duplicates"]) == (1, 1)
+    assert Lead.objects.get(external_id="crm-1").status == "handed_off"
+    bad = [
+        *activities("crm-1", ["demo_request"], 1),
+        {**batch[0], "external_id": "x9", "type": "podcast"},
+        {**batch[0], "external_id": "x10", "occurred_at": "soon"},
+    ]
+    response = client.post("/api/v1/activities/", bad, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"1", "2"}
+    assert "type" in response.json()["errors"]["1"]
+    assert "occurred_at" in response.json()["errors"]["2"]
+    assert Activity.objects.count() == 2
+
+
+def test_more_than_1000_activities_or_more_than_1_mib_is_refused(pipeline, marketer, api):
+    client = api(marketer)
+    client.post("/api/v1/leads/", LEAD, format="json")
+    many = activities("crm-1", ["email_click"] * 1001)
+    assert client.post("/api/v1/activities/", many, format="json").status_code == 400
+    huge = json.dumps([{**many[0], "details": {"blob": "x" * (1024 * 1024)}}])
+    response = client.post("/api/v1/activities/", huge, content_type="application/json")
+    assert response.status_code == 413
+    assert "larger than 1024 KiB" in response.json()["detail"]
+
+
+def test_actions_follow_the_state_machine_with_409s_naming_the_status(pipeline, rep, other_rep, manager, api):
+    lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    rep_api = api(rep)
+    assert api(other_rep).post(f"/api/v1/leads/{lead.pk}/accept/").status_code == 403
+    accepted = rep_api.post(f"/api/v1/leads/{lead.pk}/accept/")
+    assert accepted.status_code == 200
+    assert accepted.json()["status"] == "accepted"
+    again = rep_api.post(f"/api/v1/leads/{lead.pk}/accept/")
+    assert again.status_code == 409
+    assert again.json() == {
+        "detail": "Cannot accept: the lead is accepted (in progress with sales).",
+        "status": "accepted",
+    }
+    assert (
+        rep_api.post(
+            f"/api/v1/leads/{lead.pk}/qualify/",
+            {"product_potential": True, "purchase_timeframe_months": 3},
+            format="json",
+        ).json()["sales_temperature"]
+        == "hot"
+    )
+    assert (
+        rep_api.post(
+            f"/api/v1/leads/{lead.pk}/feedback/", {"answers": {"talk": "Good"}}, format="json"
+        ).status_code
+        == 200
+    )
+    assert (
+        api(manager)
+        .post(f"/api/v1/leads/{lead.pk}/reassign/", {"owner": "other_rep"}, format="json")
+        .json()["owner"]
+        == "other_rep"
+    )
+    assert (
+        api(other_rep)
+        .post(f"/api/v1/leads/{lead.pk}/close/", {"outcome": "won"}, format="json")
+        .json()["status"]
+        == "won"
+    )
+    assert (
+        rep_api.post(f"/api/v1/leads/{lead.pk}/close/", {"outcome": "lost"}, format="json").status_code == 403
+    )
+    assert (
+        api(other_rep)
+        .post(f"/api/v1/leads/{lead.pk}/close/", {"outcome": "maybe"}, format="json")
+        .status_code
+        == 400
+    )
+
+
+def test_reject_validates_the_reason_against_the_sla(pipeline, rep, api):
+    lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    bad = api(rep).post(f"/api/v1/leads/{lead.pk}/reject/", {"reason": "bogus", "note": "x"}, format="json")
+    assert bad.status_code == 400
+    assert "reason" in bad.json()["errors"]
+    ok = api(rep).post(
+        f"/api/v1/leads/{lead.pk}/reject/", {"reason": "no_budget", "note": "Q3"}, format="json"
+    )
+    assert ok.json()["status"] == "recycled"
+
+
+def test_idempotency_key_replays_the_first_response_and_acts_once(pipeline, rep, api):
+    lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    client = api(rep)
+    url = f"/api/v1/leads/{lead.pk}/accept/"
+    first = client.post(url, HTTP_IDEMPOTENCY_KEY="k-1")
+    second = client.post(url, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json()
+    assert second["Idempotent-Replayed"] == "true"
+    assert lead.events.filter(kind="accepted").count() == 1
+    reject = client.post(
+        f"/api/v1/leads/{lead.pk}/reject/",
+        {"reason": "no_fit", "note": "x"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-1",
+    )
+    assert reject.status_code == 422
+    # A refused first call is replayed as refused, not retried.
+    conflict = client.post(url, HTTP_IDEMPOTENCY_KEY="k-2")
+    assert conflict.status_code == 409
+    assert client.post(url, HTTP_IDEMPOTENCY_KEY="k-2").json() == conflict.json()
+
+
+def test_active_agreement_lists_every_clause(active, marketer, api):
+    body = api(marketer).get("/api/v1/agreements/active/").json()
+    assert body["version"] == 1
+    assert body["mql_threshold"] == "warm"
+    assert body["pickup_deadlines_business_hours"] == {"hot": 1, "warm": 8}
+    assert body["calendar"]["timezone"] == "Europe/Warsaw"
+    assert {
+        "code": "no_budget",
+        "label": "No budget this year",
+        "destination": "recycle",
+        "recycle_days": 90,
+    } in body["rejection_reasons"]
+    assert body["icp_criteria"] == [{"field": "company_employees", "op": "gte", "value": 50}]
+    assert api(marketer).get("/api/v1/agreements/active/", {"agreement": "x"}).status_code == 400
+
+
+def test_reports_live_and_stored(pipeline, marketer, api):
+    client = api(marketer)
+    make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    live = client.get("/api/v1/reports/").json()
+    assert live["handed_off"] == 1
+    assert live["complete"] is False
+    assert client.get("/api/v1/reports/", {"quarter": "2026-Q4"}).status_code == 200
+    for bad in (
+        {"month": "2026-13"},
+        {"month": "2026-10", "quarter": "2026-Q4"},
+        {"quarter": "2026-10"},
+        {"month": "0001-01"},
+    ):
+        assert client.get("/api/v1/reports/", bad).status_code == 400, bad
+    assert client.get("/api/v1/reports/monthly/").json()["results"] == []
+
+
+def test_throttling_per_token_gives_429(marketer, api, monkeypatch):
+    from django.core.cache import cache
+
+    cache.clear()
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"api": "3/min"})
+    client = api(marketer)
+    codes = [client.get("/api/v1/ping/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert api(marketer).get("/api/v1/ping/").status_code == 200  # another token has its own budget
+    cache.clear()
+
+
+def test_the_browser_session_works_for_the_api_with_csrf(pipeline, rep, client):
+    lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(rep)
+    assert browser.get(f"/api/v1/leads/{lead.pk}/").status_code == 200
+    assert browser.post(f"/api/v1/leads/{lead.pk}/accept/").status_code == 403  # no CSRF token
+
+
+def test_schema_and_docs_are_served_without_a_cdn(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/leads/{lead_id}/accept/" in schema.content
+    docs = client.get("/api/docs/").content.decode()
+    assert "swagger-ui" in docs
+    assert "cdn" not in docs.lower()
+
+
+def test_api_token_page_shows_a_token_once_and_revokes(client, marketer):
+    client.force_login(marketer)
+    page = client.post("/leads/api-tokens/", {"name": "Zapier"}).content.decode()
+    assert 'id="new-token"' in page
+    token = ApiToken.objects.get(user=marketer)
+    assert 'id="new-token"' not in client.get("/leads/api-tokens/").content.decode()
+    client.post(f"/leads/api-tokens/{token.pk}/revoke/")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
