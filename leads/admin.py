@@ -1,15 +1,32 @@
 """Admin: webhook subscriptions, and every outgoing e-mail and webhook delivery with a re-send action."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from leads.models import ApiToken, Outbox, WebhookSubscription
+from leads.models import WEBHOOK_EVENTS, ApiToken, Outbox, WebhookSubscription
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=[(event, event) for event in WEBHOOK_EVENTS], widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["url", "secret", "events", "is_active"]
 
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["url", "is_active", "created_at"]
+    form = WebhookSubscriptionForm
+    list_display = ["url", "event_list", "is_active", "created_at"]
     list_filter = ["is_active"]
+
+    @admin.display(description="Events")
+    def event_list(self, obj: WebhookSubscription) -> str:
+        return ", ".join(obj.events)
 
 
 @admin.action(description="Send again now")

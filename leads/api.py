@@ -12,7 +12,13 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
@@ -284,7 +290,12 @@ class LeadEventsView(APIView):
 class ActivityIngestView(APIView):
     @extend_schema(
         summary="Record engagement: one activity or a list of up to 1,000 (all or nothing)",
-        request=ActivitySerializer(many=True),
+        request=PolymorphicProxySerializer(
+            component_name="ActivityOrList",
+            serializers=[ActivitySerializer, ActivitySerializer(many=True)],
+            resource_type_field_name=None,
+            many=False,
+        ),
         responses={201: IngestResultSerializer, 400: ErrorSerializer, **COMMON_ERRORS},
         description=(
             "A bad item gives 400 with `errors` keyed by its index, then its field; nothing is stored."

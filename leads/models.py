@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from agreements.models import Agreement, AgreementVersion, Team
+from leads.netguard import AddressRefused, check_url
 
 
 class Temperature(models.TextChoices):
@@ -329,17 +334,56 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")]
+        # leads.idempotency.idempotency_purge deletes by age every hour.
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.key} of {self.user_id}"
 
 
+WEBHOOK_EVENTS = (
+    "lead.handed_off",
+    "lead.accepted",
+    "lead.rejected",
+    "lead.pickup_overdue",
+    "lead.reassigned",
+    "lead.closed",
+    "report.published",
+)
+
+
+def validate_webhook_url(url: str) -> None:
+    # On the model rather than in a form, so the admin and the API refuse the same URLs.
+    try:
+        check_url(url)
+    except AddressRefused as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def validate_webhook_events(events: Any) -> None:
+    if not isinstance(events, list) or not events:
+        raise ValidationError(f"Give a list of one or more of: {', '.join(WEBHOOK_EVENTS)}.")
+    unknown = [str(e) for e in events if e not in WEBHOOK_EVENTS]
+    if unknown:
+        raise ValidationError(
+            f"Unknown event(s): {', '.join(unknown)}. Use any of: {', '.join(WEBHOOK_EVENTS)}."
+        )
+
+
 class WebhookSubscription(models.Model):
     """Where to POST signed notifications of lead and report events."""
 
-    url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=200, help_text="Shared secret for the HMAC-SHA256 signature.")
-    events = models.JSONField(default=list, help_text="Event names, such as lead.handed_off.")
+    url = models.URLField(max_length=500, validators=[validate_webhook_url])
+    secret = models.CharField(
+        max_length=200,
+        validators=[MinLengthValidator(16)],
+        help_text="Shared secret for the HMAC-SHA256 signature; at least 16 characters.",
+    )
+    events = models.JSONField(
+        default=list,
+        validators=[validate_webhook_events],
+        help_text=f"A list of event names: {', '.join(WEBHOOK_EVENTS)}.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from leads import escalation, outbox, services
+from leads import escalation, idempotency, outbox, services
 
 
 @shared_task(name="leads.check_overdue_pickups")
@@ -21,3 +21,8 @@ def deliver_outbox() -> int:
 @shared_task(name="leads.return_recycled")
 def return_recycled_leads() -> int:
     return services.leads_return_recycled()
+
+
+@shared_task(name="leads.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    return idempotency.idempotency_purge()

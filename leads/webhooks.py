@@ -14,63 +14,29 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from leads.models import Outbox, WebhookSubscription
+from leads.models import WEBHOOK_EVENTS, Outbox, WebhookSubscription
+from leads.netguard import guarded_open
 from leads.outbox import SENDERS, outbox_add
 
-EVENTS = (
-    "lead.handed_off",
-    "lead.accepted",
-    "lead.rejected",
-    "lead.pickup_overdue",
-    "lead.reassigned",
-    "lead.closed",
-    "report.published",
-)
+EVENTS = WEBHOOK_EVENTS
 TIMEOUT_SECONDS = 10
 
 
 class WebhookRefused(Exception):
-    pass
+    """The receiver did not take the delivery (an HTTP error status); the outbox tries again later."""
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-
-
-def check_url(url: str) -> None:
-    """Refuse URLs that resolve to loopback, private, link-local or reserved addresses (SSRF), unless the
-    host is named in WEBHOOK_ALLOWED_HOSTS. Checked when a subscription is saved and again before each
-    delivery, since DNS can change in between."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookRefused("Use an http or https URL with a host name.")
-    host = parts.hostname
-    if host in settings.WEBHOOK_ALLOWED_HOSTS:
-        return
-    try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
-    except (socket.gaierror, UnicodeError) as exc:
-        raise WebhookRefused(f"The host {host!r} does not resolve: {exc}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
-            raise WebhookRefused(
-                f"{host} resolves to {address}, an internal address; "
-                "name it in WEBHOOK_ALLOWED_HOSTS to allow it."
-            )
 
 
 def webhooks_emit(event: str, data: dict[str, Any]) -> int:
@@ -99,7 +65,6 @@ def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:
     subscription = WebhookSubscription.objects.filter(pk=payload["subscription"], is_active=True).first()
     if subscription is None:
         raise WebhookRefused("The subscription was deleted or deactivated.")
-    check_url(subscription.url)
     body = payload["body"].encode()
     timestamp = int(time.time())
     request = urllib.request.Request(
@@ -115,10 +80,14 @@ def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        with guarded_open(request, timeout=TIMEOUT_SECONDS) as response:
             if not 200 <= response.status < 300:
                 raise WebhookRefused(f"HTTP {response.status}")
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            raise WebhookRefused(
+                f"HTTP {exc.code}: redirects are not followed; subscribe the final URL."
+            ) from None
         raise WebhookRefused(f"HTTP {exc.code}") from None
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, RawPostDataException
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter
@@ -24,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from leads import services as lead_services
-from leads.models import IdempotencyRecord
+from leads.idempotency import idempotency_claim, idempotency_release, idempotency_store
 from slaportal.authentication import BearerTokenAuthentication
 
 
@@ -50,6 +49,11 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     errors = serializers.DictField(
         required=False, child=serializers.JSONField(), help_text="Field (or item index) -> messages."
+    )
+    status = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="On a 409: the lead's status now (null if the lead is gone).",
     )
 
 
@@ -142,11 +146,8 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         except RawPostDataException:  # the body stream was already read: hash what it parsed to
             raw = json.dumps(request.data, sort_keys=True, default=str).encode()
         digest = hashlib.sha256(f"{request.method} {request.path}\n".encode() + raw).hexdigest()
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(user=request.user, key=key, request_hash=digest)
-        except IntegrityError:
-            record = IdempotencyRecord.objects.get(user=request.user, key=key)
+        record, claimed = idempotency_claim(user=request.user, key=key, request_hash=digest)
+        if not claimed:
             if record.request_hash != digest:
                 return Response(
                     {"detail": "This Idempotency-Key was already used for a different request."}, 422
@@ -162,11 +163,13 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             # The handler's own error response is what the first call got; keep it for retries too.
             handled = api_exception_handler(exc, {"view": self, "request": request})
             if handled is None:
-                record.delete()  # an unexpected error: let a retry really try again
+                idempotency_release(record=record)  # an unexpected error: let a retry really try again
                 raise
             response = handled
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            status_code=response.status_code, response=json.loads(json.dumps(response.data, default=str))
+        idempotency_store(
+            record=record,
+            status_code=response.status_code,
+            body=json.loads(json.dumps(response.data, default=str)),
         )
         return response
 

@@ -1,4 +1,5 @@
-"""A real Celery worker process, on the Redis of this machine, runs the overdue check and a report build."""
+"""A real Celery worker process, on the Redis of this machine, runs the overdue check and a report build,
+and delivers webhooks after the change that caused them commits."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from leads.models import LeadEvent
-from leads.tasks import check_overdue_pickups
+from leads.models import LeadEvent, Outbox, WebhookSubscription
+from leads.tasks import check_overdue_pickups, deliver_outbox
 from reporting.models import MonthlyReport
 from reporting.tasks import build_due_reports
 from slaportal.celery import app
 from tests.factories import WARM, make_lead
+from tests.receiver import SECRET, Receiver, verify
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -50,6 +52,7 @@ def worker(settings):
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_QUEUE": queue,
+        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the test's receiver
     }
     process = subprocess.Popen(
         [
@@ -100,3 +103,23 @@ def test_worker_escalates_overdue_pickups_and_builds_reports(worker, pipeline, m
     report = MonthlyReport.objects.filter(agreement=pipeline).order_by("period_start").last()
     assert report.figures["period"] <= timezone.now().strftime("%Y-%m")
     assert LeadEvent.objects.filter(lead=lead, kind="breached").count() == 1
+
+
+def test_worker_delivers_a_signed_webhook_once_the_handoff_commits(worker, pipeline, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    hook = Receiver(statuses=[500])  # the first attempt fails; the outbox's sweep retries it
+    try:
+        WebhookSubscription.objects.create(url=hook.url, secret=SECRET, events=["lead.handed_off"])
+        lead = make_lead(external_id="W2", now=timezone.now(), activities=WARM)
+        assert wait_for(lambda: len(hook.requests) == 1), "the commit did not nudge the worker"
+        message = Outbox.objects.get(channel="webhook")
+        assert wait_for(lambda: Outbox.objects.filter(pk=message.pk, attempts=1).exists())
+        # What beat's sweep does a minute later: the worker sends the due retry.
+        Outbox.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+        deliver_outbox.delay()
+        assert wait_for(lambda: len(hook.requests) == 2), "the failed delivery was not retried"
+        body = verify(hook.requests[1])
+        assert (body["event"], body["data"]["lead"]["id"]) == ("lead.handed_off", lead.pk)
+        assert wait_for(lambda: Outbox.objects.filter(pk=message.pk, status="sent").exists())
+    finally:
+        hook.close()

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from leads import services
 from leads.models import Activity, ApiToken, Lead, LeadEvent
 from leads.tokens import token_revoke
 from slaportal.authentication import TokenRateThrottle
@@ -346,3 +347,26 @@ def test_api_token_page_shows_a_token_once_and_revokes(client, marketer):
     client.post(f"/leads/api-tokens/{token.pk}/revoke/")
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def _queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_lead_list_and_timeline_query_counts_do_not_grow_with_rows(pipeline, marketer, api):
+    client = api(marketer)
+    first = make_lead(external_id="Q0", now=timezone.now(), activities=WARM)
+    client.get("/api/v1/ping/")  # last_used_at is written once a minute: not part of what is counted
+    one = _queries(client, "/api/v1/leads/")
+    events_one = _queries(client, f"/api/v1/leads/{first.pk}/events/")
+    for n in range(1, 20):
+        make_lead(external_id=f"Q{n}", now=timezone.now(), activities=WARM)
+    services_actor = services.Actor.of(first.owner)
+    first = services.lead_accept(lead=first, actor=services_actor)
+    assert _queries(client, "/api/v1/leads/") == one, "a query per lead in the list"
+    assert _queries(client, f"/api/v1/leads/{first.pk}/events/") == events_one, "a query per event"

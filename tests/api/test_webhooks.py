@@ -1,51 +1,25 @@
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import threading
-import time
+import socket
+import urllib.request
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.utils import timezone
 
-from leads import outbox, services, webhooks
+from leads import netguard, outbox, services, webhooks
 from leads.models import Outbox, WebhookSubscription
 from leads.services import Actor
 from tests.factories import WARM, make_lead
+from tests.receiver import SECRET, Receiver, verify
 
 pytestmark = pytest.mark.django_db
-SECRET = "s3cret-s3cret-s3cret"
 
 
-class Receiver:
-    """A real HTTP server on loopback that records what it gets and answers with scripted statuses."""
-
-    def __init__(self, statuses, delay=0.0):
-        self.requests = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": self.headers, "body": body})
-                time.sleep(delay)
-                self.send_response(statuses.pop(0) if statuses else 200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+def site_admin(user):
+    user.is_staff = user.is_superuser = True  # as the demo's admins are
+    user.save()
+    return user
 
 
 @pytest.fixture
@@ -53,24 +27,13 @@ def receiver(settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     made = []
 
-    def start(statuses=(), delay=0.0):
-        made.append(Receiver(list(statuses), delay))
+    def start(statuses=(), delay=0.0, headers=None):
+        made.append(Receiver(list(statuses), delay, headers))
         return made[-1]
 
     yield start
     for r in made:
         r.close()
-
-
-def verify(request) -> dict:
-    """What a receiver does: recompute the HMAC over timestamp and raw body, compare in constant time."""
-    parts = dict(p.split("=", 1) for p in request["headers"]["X-SLA-Portal-Signature"].split(","))
-    expected = hmac.new(
-        SECRET.encode(), f"{parts['t']}.".encode() + request["body"], hashlib.sha256
-    ).hexdigest()
-    assert hmac.compare_digest(expected, parts["v1"])
-    assert abs(int(parts["t"]) - time.time()) < 60
-    return json.loads(request["body"])
 
 
 def test_handoff_webhook_is_signed_and_retried_after_a_failure(pipeline, receiver, admin_user, api):
@@ -158,3 +121,71 @@ def test_unknown_events_are_refused(admin_user, api, settings):
         format="json",
     )
     assert response.status_code == 400
+
+
+def test_redirects_are_not_followed(pipeline, receiver):
+    target = receiver()
+    hook = receiver(statuses=[302], headers={"Location": target.url})
+    WebhookSubscription.objects.create(url=hook.url, secret=SECRET, events=["lead.handed_off"])
+    make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    assert outbox.outbox_deliver() == 0
+    assert "HTTP 302: redirects are not followed" in Outbox.objects.get(channel="webhook").last_error
+    assert (len(hook.requests), target.requests) == (1, [])
+
+
+def test_a_host_that_resolves_elsewhere_at_delivery_is_refused_unsent(receiver, monkeypatch, settings):
+    """DNS rebinding: public when the URL is checked, loopback when the connection is made."""
+    hook = receiver()
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    real = socket.getaddrinfo
+    answers = iter(["93.184.216.34"])  # the first look-up (the check) sees a public address
+
+    def rebinding(host, port, *args, **kwargs):
+        if host == "hooks.example.com":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers, "127.0.0.1"), port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    request = urllib.request.Request(f"http://hooks.example.com:{hook.port}/hook", data=b"{}", method="POST")
+    with pytest.raises(netguard.AddressRefused, match=r"127\.0\.0\.1, an internal address"):
+        netguard.guarded_open(request, timeout=5)
+    assert hook.requests == []
+
+
+def test_the_admin_refuses_internal_urls_and_unknown_events(client, admin_user, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    client.force_login(site_admin(admin_user))
+    form = {"url": "http://10.1.2.3/hook", "secret": "short", "events": ["lead.exploded"]}
+    page = client.post("/admin/leads/webhooksubscription/add/", form)
+    assert page.status_code == 200
+    errors = page.context["adminform"].form.errors
+    assert "internal address" in errors["url"][0]
+    assert "at least 16" in errors["secret"][0]
+    assert "lead.exploded is not one of the available choices" in errors["events"][0]
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_admins_see_deliveries_and_send_failed_ones_again(pipeline, receiver, client, admin_user, settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    hook = receiver(statuses=[503])
+    WebhookSubscription.objects.create(url=hook.url, secret=SECRET, events=["lead.handed_off"])
+    make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    outbox.outbox_deliver()
+    message = Outbox.objects.get(channel="webhook")
+    assert (message.status, message.last_error) == ("failed", "WebhookRefused: HTTP 503")
+    client.force_login(site_admin(admin_user))
+    listing = client.get("/admin/leads/outbox/?channel__exact=webhook").content.decode()
+    assert "lead.handed_off to subscription" in listing
+    assert "HTTP 503" in listing
+    client.post("/admin/leads/outbox/", {"action": "resend", "_selected_action": [message.pk]}, follow=True)
+    message.refresh_from_db()
+    assert message.status == "sent"  # the re-send nudges delivery at once (Celery runs in-process here)
+    assert verify(hook.requests[-1])["event"] == "lead.handed_off"
+
+
+def test_the_admin_saves_a_subscription_with_chosen_events(client, admin_user, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    client.force_login(site_admin(admin_user))
+    form = {"url": "http://127.0.0.1:9/hook", "secret": SECRET, "events": ["lead.accepted", "lead.closed"]}
+    assert client.post("/admin/leads/webhooksubscription/add/", form).status_code == 302
+    assert WebhookSubscription.objects.get().events == ["lead.accepted", "lead.closed"]
