@@ -44,10 +44,20 @@ ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, **COMMON_ERRORS}
     create=extend_schema(
         summary="Subscribe a URL to events", responses={201: WebhookSubscriptionSerializer, **ERRORS}
     ),
-    retrieve=extend_schema(responses={200: WebhookSubscriptionSerializer, **ERRORS}),
-    update=extend_schema(responses={200: WebhookSubscriptionSerializer, **ERRORS}),
-    partial_update=extend_schema(responses={200: WebhookSubscriptionSerializer, **ERRORS}),
-    destroy=extend_schema(responses={204: None, **ERRORS}),
+    retrieve=extend_schema(
+        summary="A subscription", responses={200: WebhookSubscriptionSerializer, **ERRORS}
+    ),
+    update=extend_schema(
+        summary="Replace a subscription", responses={200: WebhookSubscriptionSerializer, **ERRORS}
+    ),
+    partial_update=extend_schema(
+        summary="Change a subscription (such as is_active)",
+        responses={200: WebhookSubscriptionSerializer, **ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Delete a subscription; its pending deliveries are marked failed, unsent",
+        responses={204: None, **ERRORS},
+    ),
 )
 class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
     queryset = WebhookSubscription.objects.order_by("pk")

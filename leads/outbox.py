@@ -22,6 +22,11 @@ from leads.models import Outbox
 
 log = logging.getLogger(__name__)
 
+
+class Undeliverable(Exception):
+    """A sender's word that retrying cannot help (its subscription is gone): the message fails at once."""
+
+
 # channel -> function(payload, message id) that raises on failure; leads.webhooks registers its own.
 SENDERS: dict[str, Callable[[dict[str, Any], int | None], None]] = {}
 
@@ -86,7 +91,7 @@ def outbox_deliver(*, now: datetime | None = None, batch: int = 100) -> int:
                     SENDERS[message.channel](message.payload, message.pk)
                 except Exception as exc:
                     message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                    if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+                    if isinstance(exc, Undeliverable) or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
                         message.status = Outbox.Status.FAILED
                     message.next_attempt_at = now + backoff(message.attempts)
                 else:

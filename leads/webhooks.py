@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from leads.models import WEBHOOK_EVENTS, Outbox, WebhookSubscription
 from leads.netguard import guarded_open
-from leads.outbox import SENDERS, outbox_add
+from leads.outbox import SENDERS, Undeliverable, outbox_add
 
 EVENTS = WEBHOOK_EVENTS
 TIMEOUT_SECONDS = 10
@@ -64,7 +64,7 @@ def webhooks_emit(event: str, data: dict[str, Any]) -> int:
 def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:
     subscription = WebhookSubscription.objects.filter(pk=payload["subscription"], is_active=True).first()
     if subscription is None:
-        raise WebhookRefused("The subscription was deleted or deactivated.")
+        raise Undeliverable("The subscription was deleted or deactivated; not sent.")
     body = payload["body"].encode()
     timestamp = int(time.time())
     request = urllib.request.Request(

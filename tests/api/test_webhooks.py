@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import socket
+import textwrap
 import urllib.request
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as settings_module
 from django.utils import timezone
 
 from leads import netguard, outbox, services, webhooks
@@ -189,3 +191,33 @@ def test_the_admin_saves_a_subscription_with_chosen_events(client, admin_user, s
     form = {"url": "http://127.0.0.1:9/hook", "secret": SECRET, "events": ["lead.accepted", "lead.closed"]}
     assert client.post("/admin/leads/webhooksubscription/add/", form).status_code == 302
     assert WebhookSubscription.objects.get().events == ["lead.accepted", "lead.closed"]
+
+
+def test_deliveries_of_a_deleted_subscription_fail_at_once_unsent(pipeline, receiver, admin_user, api):
+    hook = receiver()
+    subscription = WebhookSubscription.objects.create(url=hook.url, secret=SECRET, events=["lead.handed_off"])
+    make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    assert api(admin_user).delete(f"/api/v1/webhooks/{subscription.pk}/").status_code == 204
+    outbox.outbox_deliver()
+    message = Outbox.objects.get(channel="webhook")
+    assert (message.status, message.attempts) == ("failed", 1)
+    assert "deleted or deactivated" in message.last_error
+    assert hook.requests == []
+
+
+def test_the_guides_verification_code_accepts_real_deliveries_only(pipeline, receiver):
+    """The Python snippet in the integration guide (shown at /api/docs/) works as printed."""
+    guide = (settings_module.BASE_DIR / "slaportal" / "api_guide.md").read_text()
+    snippet = textwrap.dedent(guide.split("In Python:\n\n", 1)[1])
+    namespace: dict = {}
+    exec(snippet, namespace)  # our own documentation's code, run as a reader would
+    hook = receiver()
+    WebhookSubscription.objects.create(url=hook.url, secret=SECRET, events=["lead.handed_off"])
+    make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    outbox.outbox_deliver()
+    delivery = hook.requests[0]
+    header = delivery["headers"]["X-SLA-Portal-Signature"]
+    assert namespace["verify"](SECRET, header, delivery["body"])
+    assert not namespace["verify"]("another-secret-value", header, delivery["body"])
+    assert not namespace["verify"](SECRET, header, delivery["body"] + b" ")
+    assert not namespace["verify"](SECRET, header, delivery["body"], tolerance=-1)
