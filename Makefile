@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt lock clean venv
+.PHONY: run test fuzz lint fmt lock clean venv
 
 $(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SLA Portal needs Python 3.11 or newer")'
@@ -25,6 +25,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Deeper, random schemathesis exploration of the API than the suite's fixed run (FUZZ_EXAMPLES per operation).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(PY) -m pytest tests/api/test_schema_fuzz.py -q
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -6,17 +6,21 @@ The contract (paths, field names) is the product's public interface; see the Ope
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
-    extend_schema_field,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import generics, serializers, status
@@ -28,81 +32,12 @@ from rest_framework.views import APIView
 
 from leads import permissions, selectors, services
 from leads.models import Lead, LeadEvent, Temperature
+from leads.serializers import CompanySerializer, LeadSerializer
 from slaportal.api import COMMON_ERRORS, IDEMPOTENCY_HEADER, ErrorSerializer, actor_for, idempotent
 from slaportal.roles import Role, has_role
 
 # ---------------------------------------------------------------------------------------------------------
 # Serializers
-
-
-class CompanySerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, source="company_name")
-    employees = serializers.IntegerField(
-        min_value=0, max_value=100_000_000, required=False, allow_null=True, source="company_employees"
-    )
-    annual_revenue = serializers.DecimalField(
-        max_digits=18,
-        decimal_places=2,
-        min_value=0,
-        required=False,
-        allow_null=True,
-        coerce_to_string=False,
-        source="company_annual_revenue",
-    )
-    industry = serializers.CharField(
-        max_length=100, required=False, allow_blank=True, source="company_industry"
-    )
-    country = serializers.CharField(
-        max_length=2,
-        min_length=2,
-        required=False,
-        allow_blank=True,
-        source="company_country",
-        help_text="ISO 3166 two-letter code, such as PL.",
-    )
-
-
-class LeadSerializer(serializers.ModelSerializer):
-    email = serializers.CharField(read_only=True, help_text="E-mail address; empty when the CRM sent none.")
-    company = serializers.SerializerMethodField()
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    sla_version = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
-    marketing_temperature = serializers.ChoiceField(
-        choices=Temperature.choices, allow_null=True, read_only=True
-    )
-    sales_temperature = serializers.ChoiceField(choices=Temperature.choices, allow_null=True, read_only=True)
-    explanation = serializers.JSONField(read_only=True, help_text="The last evaluation, clause by clause.")
-
-    class Meta:
-        model = Lead
-        fields = [
-            "id",
-            "external_id",
-            "email",
-            "first_name",
-            "last_name",
-            "job_title",
-            "source",
-            "company",
-            "status",
-            "marketing_temperature",
-            "sales_temperature",
-            "icp_fit",
-            "owner",
-            "handed_off_at",
-            "pickup_deadline",
-            "accepted_at",
-            "pickup_breaches",
-            "sla_version",
-            "explanation",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(CompanySerializer)
-    def get_company(self, lead: Lead) -> dict[str, Any]:
-        return CompanySerializer(lead).data
 
 
 class LeadWriteSerializer(serializers.Serializer):
@@ -183,12 +118,33 @@ class FeedbackSerializer(serializers.Serializer):
 # Leads
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, compared in UTC.
+
+    Python accepts UTC offsets up to 24 hours, PostgreSQL only up to 16: handing the database the time as
+    given would turn `+20:00` into a server error instead of the right rows.
+    """
+
+    def clean(self, value: Any) -> datetime | None:
+        cleaned = super().clean(value)
+        if cleaned is None:
+            return None
+        try:
+            return cleaned.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("Give a time between the years 1 and 9999 (in UTC).") from None
+
+
+class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class LeadFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Lead.Status.choices)
     marketing_temperature = filters.ChoiceFilter(choices=Temperature.choices)
     icp_fit = filters.BooleanFilter()
     owner = filters.CharFilter(field_name="owner__username")
-    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Lead
@@ -374,76 +330,65 @@ ACTION_RESPONSES = {
 }
 
 
-def _action_schema(summary: str, request: Any = None) -> Any:
-    return extend_schema(
-        summary=summary, request=request, responses=ACTION_RESPONSES, parameters=[IDEMPOTENCY_HEADER]
-    )
+def documented(summary: str) -> Callable[[type[LeadActionView]], type[LeadActionView]]:
+    """The action's schema: its summary, its input serializer as the body, the responses every action has."""
+
+    def decorate(view: type[LeadActionView]) -> type[LeadActionView]:
+        schema = extend_schema(
+            summary=summary,
+            request=view.input_serializer,
+            responses=ACTION_RESPONSES,
+            parameters=[IDEMPOTENCY_HEADER],
+        )
+        return extend_schema_view(post=schema)(view)
+
+    return decorate
 
 
+@documented("Accept a lead handed off to you")
 class AcceptView(LeadActionView):
     def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
         return services.lead_accept(lead=lead, actor=actor_for(request))
 
-    @_action_schema("Accept a lead handed off to you", request=None)
-    def post(self, request: Request, lead_id: int) -> Response:
-        return super().post(request, lead_id)
 
-
+@documented("Reject a lead handed off to you, with a reason of the SLA")
 class RejectView(LeadActionView):
     input_serializer = RejectSerializer
 
     def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
         return services.lead_reject(lead=lead, actor=actor_for(request), **data)
 
-    @_action_schema("Reject a lead handed off to you, with a reason of the SLA", request=RejectSerializer)
-    def post(self, request: Request, lead_id: int) -> Response:
-        return super().post(request, lead_id)
 
-
+@documented("Qualify an accepted lead (sets the sales temperature)")
 class QualifyView(LeadActionView):
     input_serializer = QualifySerializer
 
     def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
         return services.lead_qualify(lead=lead, actor=actor_for(request), **data)
 
-    @_action_schema("Qualify an accepted lead (sets the sales temperature)", request=QualifySerializer)
-    def post(self, request: Request, lead_id: int) -> Response:
-        return super().post(request, lead_id)
 
-
+@documented("Close a lead as won or lost")
 class CloseView(LeadActionView):
     input_serializer = CloseSerializer
 
     def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
         return services.lead_close(lead=lead, actor=actor_for(request), outcome=data["outcome"])
 
-    @_action_schema("Close a lead as won or lost", request=CloseSerializer)
-    def post(self, request: Request, lead_id: int) -> Response:
-        return super().post(request, lead_id)
 
-
+@documented("Give a lead to another available rep (sales managers)")
 class ReassignView(LeadActionView):
     input_serializer = ReassignSerializer
 
     def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
         return services.lead_reassign(lead=lead, actor=actor_for(request), owner=data["owner"])
 
-    @_action_schema("Give a lead to another available rep (sales managers)", request=ReassignSerializer)
-    def post(self, request: Request, lead_id: int) -> Response:
-        return super().post(request, lead_id)
 
-
+@documented("Answer the SLA's feedback questions about a lead you accepted")
 class FeedbackView(LeadActionView):
     input_serializer = FeedbackSerializer
 
     def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
         return services.lead_feedback(lead=lead, actor=actor_for(request), answers=data["answers"])
-
-    @_action_schema(
-        "Answer the SLA's feedback questions about a lead you accepted", request=FeedbackSerializer
-    )
-    def post(self, request: Request, lead_id: int) -> Response:
-        return super().post(request, lead_id)
 
 
 class PingView(APIView):

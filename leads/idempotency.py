@@ -50,7 +50,7 @@ def idempotency_claim(
     return IdempotencyRecord(user=user, key=key, request_hash=request_hash), False
 
 
-def idempotency_store(*, record: IdempotencyRecord, status_code: int, body: Any) -> None:
+def idempotency_store(*, record: IdempotencyRecord, status_code: int, body: str) -> None:
     IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=status_code, response=body)
 
 

@@ -329,7 +329,8 @@ class IdempotencyRecord(models.Model):
     status_code = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Empty while in progress."
     )
-    response = models.JSONField(null=True, blank=True)
+    # Text, not JSON: a replay must be byte for byte the first response, and jsonb reorders keys.
+    response = models.TextField(blank=True, help_text="The first response's body, exactly as sent.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -27,6 +27,7 @@ from agreements.models import Agreement, AgreementVersion
 from leads import permissions
 from leads.models import Activity, AssignmentCursor, Feedback, Lead, LeadEvent
 from leads.selectors import available_reps
+from leads.webhooks import webhooks_emit_lead
 
 Status = Lead.Status
 Kind = LeadEvent.Kind
@@ -181,7 +182,7 @@ def lead_transition(
         )
         lead.refresh_from_db()
         if kind in WEBHOOK_EVENTS:
-            _notify_integrations(WEBHOOK_EVENTS[kind], lead, version=version, clause=clause, reason=reason)
+            webhooks_emit_lead(WEBHOOK_EVENTS[kind], lead=lead, version=version, clause=clause, reason=reason)
     return lead
 
 
@@ -195,17 +196,6 @@ WEBHOOK_EVENTS = {
     Kind.WON: "lead.closed",
     Kind.LOST: "lead.closed",
 }
-
-
-def _notify_integrations(event: str, lead: Lead, **sla: Any) -> None:
-    from leads.api import LeadSerializer
-    from leads.webhooks import webhooks_emit
-
-    version = sla.pop("version")
-    webhooks_emit(
-        event,
-        {"lead": LeadSerializer(lead).data, "sla": {"version": version.number if version else None, **sla}},
-    )
 
 
 def _event(lead: Lead, kind: str, actor: Actor, now: datetime, **fields: Any) -> LeadEvent:

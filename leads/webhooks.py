@@ -20,12 +20,14 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
+from rest_framework.utils.encoders import JSONEncoder
 
-from leads.models import WEBHOOK_EVENTS, Outbox, WebhookSubscription
+from agreements.models import AgreementVersion
+from leads.models import WEBHOOK_EVENTS, Lead, Outbox, WebhookSubscription
 from leads.netguard import guarded_open
 from leads.outbox import SENDERS, Undeliverable, outbox_add
+from leads.serializers import LeadSerializer
 
 EVENTS = WEBHOOK_EVENTS
 TIMEOUT_SECONDS = 10
@@ -50,7 +52,7 @@ def webhooks_emit(event: str, data: dict[str, Any]) -> int:
         return 0
     body = json.dumps(
         {"event": event, "occurred_at": timezone.now().isoformat(), "data": data},
-        cls=DjangoJSONEncoder,
+        cls=JSONEncoder,  # DRF's, so the lead reads exactly as in API responses
         separators=(",", ":"),
     )
     for subscription in subscriptions:
@@ -59,6 +61,14 @@ def webhooks_emit(event: str, data: dict[str, Any]) -> int:
             payload={"subscription": subscription.pk, "event": event, "body": body},
         )
     return len(subscriptions)
+
+
+def webhooks_emit_lead(
+    event: str, *, lead: Lead, version: AgreementVersion | None, clause: str, reason: str
+) -> int:
+    """A lead event: the lead as the API shows it, and the SLA version, clause and reason behind it."""
+    sla = {"version": version.number if version else None, "clause": clause, "reason": reason}
+    return webhooks_emit(event, {"lead": LeadSerializer(lead).data, "sla": sla})
 
 
 def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, RawPos
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -128,11 +129,11 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
-def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
+def idempotent(view_method: Callable[..., Response]) -> Callable[..., HttpResponse]:
     """Honour Idempotency-Key on a POST action: run once, replay the stored response to retries."""
 
     @wraps(view_method)
-    def wrapped(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def wrapped(self: Any, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return view_method(self, request, *args, **kwargs)
@@ -154,9 +155,9 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
                 )
             if record.status_code is None:
                 return Response({"detail": "A request with this Idempotency-Key is still in progress."}, 409)
-            response = Response(record.response, status=record.status_code)
-            response["Idempotent-Replayed"] = "true"
-            return response
+            replay = HttpResponse(record.response, status=record.status_code, content_type="application/json")
+            replay["Idempotent-Replayed"] = "true"
+            return replay
         try:
             response = view_method(self, request, *args, **kwargs)
         except Exception as exc:
@@ -166,11 +167,9 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
                 idempotency_release(record=record)  # an unexpected error: let a retry really try again
                 raise
             response = handled
-        idempotency_store(
-            record=record,
-            status_code=response.status_code,
-            body=json.loads(json.dumps(response.data, default=str)),
-        )
+        # Rendered as DRF renders the response itself, and kept as text: a retry gets the same bytes.
+        body = JSONRenderer().render(response.data).decode()
+        idempotency_store(record=record, status_code=response.status_code, body=body)
         return response
 
     return wrapped

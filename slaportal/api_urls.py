@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -6,6 +6,7 @@ from agreements.api import ActiveAgreementView
 from leads import api as leads_api
 from leads.api_webhooks import WebhookSubscriptionViewSet
 from reporting.api import MonthlyReportListView, ReportView
+from slaportal.views import api_not_found
 
 router = SimpleRouter()
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
@@ -33,4 +34,5 @@ urlpatterns = [
     path("v1/", include(v1)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"", api_not_found),
 ]

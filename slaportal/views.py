@@ -6,7 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.urls import Resolver404, resolve
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from slaportal.celery import app as celery_app
@@ -57,13 +59,29 @@ def _api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+def _is_api_path(path: str) -> bool:
+    try:
+        return resolve(path).func is not api_not_found
+    except Resolver404:
+        return False
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """404: JSON under /api/ (integrations parse it), the page elsewhere."""
     if _api(request):
+        # The API does not redirect to the slashed path (a redirected POST loses its body): it says so.
+        if not request.path.endswith("/") and _is_api_path(request.path + "/"):
+            return JsonResponse({"detail": f"Not found. Did you mean {request.path}/ ?"}, status=404)
         return JsonResponse({"detail": "Not found."}, status=404)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+@csrf_exempt  # it changes nothing; a CSRF refusal would answer an API client with an HTML page
+def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    """Every path under /api/ that names no endpoint: a JSON 404, also with DEBUG on."""
+    return not_found(request)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

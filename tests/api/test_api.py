@@ -370,3 +370,92 @@ def test_lead_list_and_timeline_query_counts_do_not_grow_with_rows(pipeline, mar
     first = services.lead_accept(lead=first, actor=services_actor)
     assert _queries(client, "/api/v1/leads/") == one, "a query per lead in the list"
     assert _queries(client, f"/api/v1/leads/{first.pk}/events/") == events_one, "a query per event"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing/", "/api/v1/leads/99999999999999999999999/", "/api/"])
+def test_unknown_api_paths_are_json_404s_even_with_debug_on(marketer, api, settings, path):
+    settings.DEBUG = True
+    response = api(marketer).get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_a_path_missing_its_slash_is_named_not_redirected(marketer, api):
+    response = api(marketer).post("/api/v1/leads", LEAD, format="json")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found. Did you mean /api/v1/leads/ ?"}
+
+
+@pytest.mark.parametrize(
+    ("since", "status"),
+    [
+        ("0343-08-31T13:59:38+20:03", 200),  # an offset Python takes and PostgreSQL refuses
+        ("2026-01-01T00:00:00-23:59", 200),
+        ("0001-01-01T00:00:00+23:00", 400),  # before the year 1 in UTC
+        ("9999-12-31T23:59:59-23:00", 400),  # after the year 9999 in UTC
+        ("2026-02-30T00:00:00Z", 400),
+    ],
+)
+def test_updated_since_takes_any_offset_and_refuses_times_out_of_range(
+    pipeline, marketer, api, since, status
+):
+    make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    response = api(marketer).get("/api/v1/leads/", {"updated_since": since})
+    assert response.status_code == status, response.json()
+    if status == 400:
+        assert "updated_since" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "field"),
+    [
+        (
+            "qualify",
+            {"product_potential": True, "purchase_timeframe_months": -1},
+            "purchase_timeframe_months",
+        ),
+        ("qualify", {"purchase_timeframe_months": 3}, "product_potential"),
+        ("reassign", {"owner": "nobody"}, "owner"),
+        ("feedback", {"answers": {"bogus": "x"}}, "bogus"),
+        ("feedback", {"answers": "text"}, "answers"),
+        ("close", {}, "outcome"),
+    ],
+)
+def test_action_input_errors_are_400s_naming_the_field(pipeline, rep, manager, api, action, body, field):
+    lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    lead = services.lead_accept(lead=lead, actor=services.Actor.of(lead.owner))
+    client = api(manager if action == "reassign" else lead.owner)
+    response = client.post(f"/api/v1/leads/{lead.pk}/{action}/", body, format="json")
+    assert response.status_code == 400, response.json()
+    assert field in response.json()["errors"]
+    assert Lead.objects.get(pk=lead.pk).status == "accepted"  # nothing changed
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("qualify", {"product_potential": True, "purchase_timeframe_months": 3}),
+        ("close", {"outcome": "won"}),
+        ("feedback", {"answers": {"talk": "Good"}}),
+    ],
+)
+def test_actions_on_a_lead_not_yet_accepted_are_409s(pipeline, api, action, body):
+    lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    response = api(lead.owner).post(f"/api/v1/leads/{lead.pk}/{action}/", body, format="json")
+    assert response.status_code == 409
+    assert response.json()["status"] == "handed_off"
+    assert response.json()["detail"].endswith("the lead is awaiting pickup by sales.")
+
+
+def test_without_an_sla_leads_are_refused_with_409_and_there_is_no_active_version(marketer, api):
+    client = api(marketer)
+    response = client.post("/api/v1/leads/", LEAD, format="json")
+    assert response.status_code == 409
+    assert "No SLA exists yet" in response.json()["detail"]
+    assert not Lead.objects.exists()
+    missing = client.get("/api/v1/agreements/active/")
+    assert (missing.status_code, missing.json()) == (404, {"detail": "No SLA version is in force."})
+
+
+def test_timeline_of_a_missing_lead_is_404(marketer, api):
+    assert api(marketer).get("/api/v1/leads/424242/events/").json() == {"detail": "Not found."}

@@ -26,7 +26,7 @@ def test_a_claim_still_in_progress_answers_409(pipeline, rep, api):
     lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
     client = api(rep)
     client.post(accept_url(lead), HTTP_IDEMPOTENCY_KEY="k")  # the first request has stored its response
-    IdempotencyRecord.objects.filter(key="k").update(status_code=None, response=None)  # as if still running
+    IdempotencyRecord.objects.filter(key="k").update(status_code=None, response="")  # as if still running
     response = client.post(accept_url(lead), HTTP_IDEMPOTENCY_KEY="k")
     assert response.status_code == 409
     assert "still in progress" in response.json()["detail"]
@@ -40,7 +40,7 @@ def test_a_claim_abandoned_by_a_dead_request_is_taken_over_by_a_retry(pipeline, 
     # As if the worker had been killed after the claim, before anything else happened.
     Lead.objects.filter(pk=lead.pk).update(status="handed_off", accepted_at=None)
     IdempotencyRecord.objects.filter(key="k").update(
-        status_code=None, response=None, created_at=timezone.now() - STALE_CLAIM - timedelta(seconds=1)
+        status_code=None, response="", created_at=timezone.now() - STALE_CLAIM - timedelta(seconds=1)
     )
     retry = client.post(accept_url(lead), HTTP_IDEMPOTENCY_KEY="k")
     assert retry.status_code == 200
@@ -120,3 +120,13 @@ def test_concurrent_upserts_of_one_external_id_make_one_lead(pipeline, marketer,
     assert Counter(r.status_code for r in results)[201] == 1
     assert len({r.json()["id"] for r in results}) == 1
     assert Lead.objects.filter(external_id=LEAD["external_id"]).count() == 1
+
+
+def test_a_replay_is_byte_for_byte_the_first_response(pipeline, rep, api):
+    lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    Lead.objects.filter(pk=lead.pk).update(company_annual_revenue="12000000.00")  # a decimal in the body
+    client = api(lead.owner)
+    first = client.post(accept_url(lead), HTTP_IDEMPOTENCY_KEY="k")
+    second = client.post(accept_url(lead), HTTP_IDEMPOTENCY_KEY="k")
+    assert b'"annual_revenue":12000000.0' in first.content
+    assert second.content == first.content

@@ -15,19 +15,9 @@ from leads import services
 from leads.models import Lead
 from leads.services import Actor
 from tests.factories import WARM, make_lead
+from tests.leads.test_views import PERSONAS  # the browser's matrix uses the same personas
 
 pytestmark = pytest.mark.django_db
-
-PERSONAS = [
-    "marketer",
-    "marketing_approver",
-    "rep",
-    "other_rep",
-    "manager",
-    "admin_user",
-    "norole",
-    "anonymous",
-]
 
 
 def row(ok: int, allowed: set[str], *, others: int = 403) -> dict[str, int]:

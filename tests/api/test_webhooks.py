@@ -10,7 +10,7 @@ from django.conf import settings as settings_module
 from django.utils import timezone
 
 from leads import netguard, outbox, services, webhooks
-from leads.models import Outbox, WebhookSubscription
+from leads.models import Lead, Outbox, WebhookSubscription
 from leads.services import Actor
 from tests.factories import WARM, make_lead
 from tests.receiver import SECRET, Receiver, verify
@@ -221,3 +221,21 @@ def test_the_guides_verification_code_accepts_real_deliveries_only(pipeline, rec
     assert not namespace["verify"]("another-secret-value", header, delivery["body"])
     assert not namespace["verify"](SECRET, header, delivery["body"] + b" ")
     assert not namespace["verify"](SECRET, header, delivery["body"], tolerance=-1)
+
+
+def test_the_lead_in_a_delivery_reads_exactly_as_the_api_returns_it(pipeline, receiver, marketer, api):
+    hook = receiver()
+    WebhookSubscription.objects.create(url=hook.url, secret=SECRET, events=["lead.handed_off"])
+    lead = make_lead(external_id="L1", now=timezone.now(), activities=())
+    Lead.objects.filter(pk=lead.pk).update(company_annual_revenue="2500000.50")
+    services.activities_ingest(
+        items=[
+            {"lead_external_id": "L1", "type": t, "occurred_at": timezone.now(), "external_id": t}
+            for t in ("webinar_attendance", "ebook_download")
+        ],
+        actor=Actor.system(),
+    )
+    outbox.outbox_deliver()
+    delivered = verify(hook.requests[0])["data"]["lead"]
+    assert delivered == api(marketer).get(f"/api/v1/leads/{lead.pk}/").json()
+    assert delivered["company"]["annual_revenue"] == 2500000.5
