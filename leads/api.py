@@ -243,6 +243,13 @@ class LeadEventsView(APIView):
         return Response(LeadEventSerializer(selectors.lead_events(lead=lead), many=True).data)
 
 
+def _item_errors(errors: dict[int, Any], *, many: bool) -> serializers.ValidationError:
+    """Keyed by item index for a list; a single activity's errors are its fields'."""
+    if not many:
+        return serializers.ValidationError(errors[0])
+    return serializers.ValidationError({str(index): errors[index] for index in sorted(errors)})
+
+
 class ActivityIngestView(APIView):
     @extend_schema(
         summary="Record engagement: one activity or a list of up to 1,000 (all or nothing)",
@@ -272,26 +279,24 @@ class ActivityIngestView(APIView):
                 {"detail": "Invalid input.", "errors": {"non_field_errors": ["Send at least one."]}}, 400
             )
         raw = request.data if many else [request.data]
-        # Shape errors (the serializer) and rule errors (the service) of every item, in one answer.
-        errors: dict[str, Any] = {}
+        shape_errors: dict[int, Any] = {}
         valid: dict[int, dict[str, Any]] = {}
         for index, item in enumerate(raw):
             one = ActivitySerializer(data=item)
             if one.is_valid():
                 valid[index] = dict(one.validated_data)
             else:
-                errors[str(index)] = one.errors
-        positions = sorted(valid)
-        rule_errors, _ = services.activities_check([valid[i] for i in positions], now=timezone.now())
-        for position, item_errors in rule_errors.items():
-            errors[str(positions[position])] = item_errors
-        if errors:
-            if not many:
-                errors = errors["0"]
-            raise serializers.ValidationError(
-                dict(sorted(errors.items(), key=lambda kv: int(kv[0]) if many else 0))
-            )
-        result = services.activities_ingest(items=[valid[i] for i in positions], actor=actor_for(request))
+                shape_errors[index] = one.errors
+        if shape_errors:
+            # One answer names every bad item: the rules (the service's checks) of the well-formed ones too.
+            positions = sorted(valid)
+            rule_errors, _ = services.activities_check([valid[i] for i in positions], now=timezone.now())
+            errors = {**shape_errors, **{positions[p]: e for p, e in rule_errors.items()}}
+            raise _item_errors(errors, many=many)
+        try:
+            result = services.activities_ingest(items=list(valid.values()), actor=actor_for(request))
+        except services.LeadValidationError as exc:
+            raise _item_errors(exc.errors, many=many) from None
         return Response(IngestResultSerializer(result).data, status=status.HTTP_201_CREATED)
 
 

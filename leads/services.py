@@ -538,13 +538,13 @@ class IngestResult:
 
 
 def activities_check(
-    items: list[dict[str, Any]], *, now: datetime
+    items: list[dict[str, Any]], *, now: datetime, versions: VersionCache | None = None
 ) -> tuple[dict[int, dict[str, list[str]]], dict[str, Lead]]:
     """Errors per item index, then field; and the leads the items name (by external_id)."""
     errors: dict[int, dict[str, list[str]]] = {}
     lead_ids = {i.get("lead_external_id") for i in items if isinstance(i.get("lead_external_id"), str)}
     leads = {lead.external_id: lead for lead in Lead.objects.filter(external_id__in=lead_ids)}
-    versions = VersionCache()
+    versions = versions if versions is not None else VersionCache()
     for index, item in enumerate(items):
         item_errors: dict[str, list[str]] = {}
         lead = leads.get(item.get("lead_external_id"))
@@ -589,10 +589,10 @@ def activities_ingest(
     """
     now = now or timezone.now()
     items = list(items)
-    errors, leads = activities_check(items, now=now)
+    versions = VersionCache()  # the checks and the evaluations look the SLA in force up once
+    errors, leads = activities_check(items, now=now, versions=versions)
     if errors:
         raise LeadValidationError(errors)
-    versions = VersionCache()
 
     result = IngestResult()
     with transaction.atomic():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.pagination import LimitOffsetPagination
@@ -108,8 +109,6 @@ class ReportView(APIView):
                 if period.kind != ("month" if month else "quarter"):
                     raise PeriodError("Use YYYY-MM for month and YYYY-QN for quarter.")
             else:
-                from django.utils import timezone
-
                 period = period_containing(timezone.now(), "month", tz)
         except PeriodError as exc:
             return Response(

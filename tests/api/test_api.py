@@ -459,3 +459,20 @@ def test_without_an_sla_leads_are_refused_with_409_and_there_is_no_active_versio
 
 def test_timeline_of_a_missing_lead_is_404(marketer, api):
     assert api(marketer).get("/api/v1/leads/424242/events/").json() == {"detail": "Not found."}
+
+
+def test_rule_errors_are_keyed_by_index_for_lists_and_by_field_for_one(pipeline, marketer, api):
+    client = api(marketer)
+    client.post("/api/v1/leads/", LEAD, format="json")
+    good, bad = activities("crm-1", ["webinar_attendance", "podcast"])
+    one = client.post("/api/v1/activities/", bad, format="json")
+    assert one.status_code == 400
+    assert set(one.json()["errors"]) == {"type"}
+    listed = client.post("/api/v1/activities/", [good, {**bad, "lead_external_id": "unknown"}], format="json")
+    assert listed.status_code == 400
+    assert listed.json()["errors"] == {
+        "1": {
+            "lead_external_id": ["No lead with this external_id; send the lead first."],
+        }
+    }
+    assert not Activity.objects.exists()
