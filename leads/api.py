@@ -33,7 +33,14 @@ from rest_framework.views import APIView
 from leads import permissions, selectors, services
 from leads.models import Lead, LeadEvent, Temperature
 from leads.serializers import CompanySerializer, LeadSerializer
-from slaportal.api import COMMON_ERRORS, IDEMPOTENCY_HEADER, ErrorSerializer, actor_for, idempotent
+from slaportal.api import (
+    COMMON_ERRORS,
+    IDEMPOTENCY_HEADER,
+    WRITE_ERRORS,
+    ErrorSerializer,
+    actor_for,
+    idempotent,
+)
 from slaportal.roles import Role, has_role
 
 # ---------------------------------------------------------------------------------------------------------
@@ -201,7 +208,7 @@ class LeadListCreateView(generics.ListAPIView):
             200: LeadSerializer,
             400: ErrorSerializer,
             409: ErrorSerializer,
-            **COMMON_ERRORS,
+            **WRITE_ERRORS,
         },
     )
     def post(self, request: Request) -> Response:
@@ -259,7 +266,7 @@ class ActivityIngestView(APIView):
             resource_type_field_name=None,
             many=False,
         ),
-        responses={201: IngestResultSerializer, 400: ErrorSerializer, **COMMON_ERRORS},
+        responses={201: IngestResultSerializer, 400: ErrorSerializer, **WRITE_ERRORS},
         description=(
             "A bad item gives 400 with `errors` keyed by its index, then its field; nothing is stored."
         ),
@@ -331,7 +338,7 @@ ACTION_RESPONSES = {
     404: ErrorSerializer,
     409: OpenApiResponse(ErrorSerializer, description="The lead's status forbids it, or a race was lost."),
     422: OpenApiResponse(ErrorSerializer, description="Idempotency-Key reused with a different request."),
-    **COMMON_ERRORS,
+    **WRITE_ERRORS,
 }
 
 

@@ -7,7 +7,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.permissions import BasePermission
 
 from leads.models import WEBHOOK_EVENTS, WebhookSubscription
-from slaportal.api import COMMON_ERRORS, ErrorSerializer
+from slaportal.api import COMMON_ERRORS, WRITE_ERRORS, ErrorSerializer
 from slaportal.roles import Role, has_role
 
 
@@ -34,6 +34,7 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
 
 
 ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, **COMMON_ERRORS}
+WRITE = {**ERRORS, **WRITE_ERRORS}
 
 
 @extend_schema_view(
@@ -42,17 +43,17 @@ ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, **COMMON_ERRORS}
         responses={200: WebhookSubscriptionSerializer(many=True), **COMMON_ERRORS},
     ),
     create=extend_schema(
-        summary="Subscribe a URL to events", responses={201: WebhookSubscriptionSerializer, **ERRORS}
+        summary="Subscribe a URL to events", responses={201: WebhookSubscriptionSerializer, **WRITE}
     ),
     retrieve=extend_schema(
         summary="A subscription", responses={200: WebhookSubscriptionSerializer, **ERRORS}
     ),
     update=extend_schema(
-        summary="Replace a subscription", responses={200: WebhookSubscriptionSerializer, **ERRORS}
+        summary="Replace a subscription", responses={200: WebhookSubscriptionSerializer, **WRITE}
     ),
     partial_update=extend_schema(
         summary="Change a subscription (such as is_active)",
-        responses={200: WebhookSubscriptionSerializer, **ERRORS},
+        responses={200: WebhookSubscriptionSerializer, **WRITE},
     ),
     destroy=extend_schema(
         summary="Delete a subscription; its pending deliveries are marked failed, unsent",

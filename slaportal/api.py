@@ -60,6 +60,8 @@ class ErrorSerializer(serializers.Serializer):
 
 # Responses every authenticated endpoint may give, for the schema.
 COMMON_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 413: ErrorSerializer, 429: ErrorSerializer}
+# And those that take a JSON body: anything else is a 415.
+WRITE_ERRORS = {**COMMON_ERRORS, 415: ErrorSerializer}
 
 
 def _errors(detail: Any) -> dict[str, Any]:

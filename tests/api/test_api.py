@@ -476,3 +476,16 @@ def test_rule_errors_are_keyed_by_index_for_lists_and_by_field_for_one(pipeline,
         }
     }
     assert not Activity.objects.exists()
+
+
+def test_a_body_that_is_not_json_is_415_and_a_wrong_method_405(pipeline, marketer, api):
+    client = api(marketer)
+    wrong_type = client.post(
+        "/api/v1/leads/", "external_id=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert wrong_type.status_code == 415
+    assert set(wrong_type.json()) == {"detail"}
+    wrong_method = client.delete("/api/v1/leads/")
+    assert wrong_method.status_code == 405
+    assert "POST" in wrong_method["Allow"]
+    assert not Lead.objects.exists()
