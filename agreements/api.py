@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 from agreements import selectors
 from agreements.clauses import to_data
 from agreements.models import Agreement
-from slaportal.api import COMMON_ERRORS, ErrorSerializer
-from slaportal.roles import Role, has_role
+from slaportal.api import AGREEMENT_PARAM, COMMON_ERRORS, ErrorSerializer, agreement_param, require_role
+from slaportal.roles import Role
 
 
 class RejectionReasonSerializer(serializers.Serializer):
@@ -93,9 +93,7 @@ def active_agreement_data(agreement: Agreement) -> dict[str, Any] | None:
 class ActiveAgreementView(APIView):
     @extend_schema(
         summary="The SLA version in force",
-        parameters=[
-            OpenApiParameter("agreement", int, description="An agreement id; the first one by default.")
-        ],
+        parameters=[AGREEMENT_PARAM],
         responses={
             200: ActiveAgreementSerializer,
             400: ErrorSerializer,
@@ -104,15 +102,8 @@ class ActiveAgreementView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        if not has_role(request.user, *Role):
-            return Response({"detail": "Your role does not allow this."}, status=403)
-        raw = request.query_params.get("agreement")
-        if raw is not None and not (raw.isdigit() and len(raw) <= 18):
-            return Response(
-                {"detail": "Invalid input.", "errors": {"agreement": ["Give an agreement id."]}}, 400
-            )
-        agreements = Agreement.objects.order_by("pk")
-        agreement = agreements.filter(pk=int(raw)).first() if raw else agreements.first()
+        require_role(request, *Role)
+        agreement = agreement_param(request)
         data = active_agreement_data(agreement) if agreement else None
         if data is None:
             return Response({"detail": "No SLA version is in force."}, status=404)

@@ -2,9 +2,9 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from leads.models import WEBHOOK_EVENTS, ApiToken, Outbox, WebhookSubscription
+from leads.outbox import outbox_resend
 
 
 class WebhookSubscriptionForm(forms.ModelForm):
@@ -31,10 +31,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 @admin.action(description="Send again now")
 def resend(modeladmin, request, queryset):
-    count = queryset.update(status=Outbox.Status.PENDING, next_attempt_at=timezone.now(), attempts=0)
-    from leads.outbox import _nudge
-
-    _nudge()
+    count = outbox_resend(message_ids=list(queryset.values_list("pk", flat=True)))
     messages.success(request, f"{count} message(s) queued to be sent again.")
 
 

@@ -40,8 +40,9 @@ from slaportal.api import (
     ErrorSerializer,
     actor_for,
     idempotent,
+    require_role,
 )
-from slaportal.roles import Role, has_role
+from slaportal.roles import Role
 
 # ---------------------------------------------------------------------------------------------------------
 # Serializers
@@ -146,6 +147,9 @@ class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+SENDS_LEADS_ONLY = "Only marketing, and integrations acting for it, send leads and activities."
+
+
 class LeadFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Lead.Status.choices)
     marketing_temperature = filters.ChoiceFilter(choices=Temperature.choices)
@@ -172,16 +176,6 @@ class LeadCursor(CursorPagination):
             raise serializers.ValidationError({"cursor": ["Not a cursor from a previous page."]}) from None
 
 
-def visible_leads(request: Request) -> QuerySet[Lead]:
-    """Marketing and managers see every lead; a rep sees their own (as in the browser)."""
-    rows = Lead.objects.select_related("owner")
-    if permissions.can_view_all(request.user):
-        return rows
-    if has_role(request.user, Role.SALES_REP):
-        return rows.filter(owner=request.user)
-    return rows.none()
-
-
 class LeadListCreateView(generics.ListAPIView):
     serializer_class = LeadSerializer
     filter_backends = [filters.DjangoFilterBackend]
@@ -189,15 +183,14 @@ class LeadListCreateView(generics.ListAPIView):
     pagination_class = LeadCursor
 
     def get_queryset(self) -> QuerySet[Lead]:
-        return visible_leads(self.request)
+        return selectors.leads_visible_to(user=self.request.user)
 
     @extend_schema(
         summary="List leads",
         responses={200: LeadSerializer(many=True), 400: ErrorSerializer, **COMMON_ERRORS},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if not has_role(request.user, *Role):
-            return Response({"detail": "Your role does not allow this."}, status=403)
+        require_role(request, *Role)
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
@@ -212,10 +205,7 @@ class LeadListCreateView(generics.ListAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        if not has_role(request.user, Role.MARKETING, Role.MARKETING_APPROVER, Role.ADMIN):
-            return Response(
-                {"detail": "Only marketing and integrations acting for it send leads."}, status=403
-            )
+        require_role(request, *permissions.SENDS_LEADS_ROLES, message=SENDS_LEADS_ONLY)
         payload = LeadWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
@@ -272,10 +262,7 @@ class ActivityIngestView(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        if not has_role(request.user, Role.MARKETING, Role.MARKETING_APPROVER, Role.ADMIN):
-            return Response(
-                {"detail": "Only marketing and integrations acting for it send activities."}, status=403
-            )
+        require_role(request, *permissions.SENDS_LEADS_ROLES, message=SENDS_LEADS_ONLY)
         many = isinstance(request.data, list)
         if many and len(request.data) > 1000:
             return Response(

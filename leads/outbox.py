@@ -67,6 +67,16 @@ def outbox_email(*, to: list[str], subject: str, body: str) -> Outbox | None:
     )
 
 
+def outbox_resend(*, message_ids: list[int]) -> int:
+    """Send these messages again now, from a fresh count of attempts (admins, after fixing the cause)."""
+    with transaction.atomic():
+        count = Outbox.objects.filter(pk__in=message_ids).update(
+            status=Outbox.Status.PENDING, next_attempt_at=timezone.now(), attempts=0
+        )
+        transaction.on_commit(_nudge)
+    return count
+
+
 def backoff(attempts: int) -> timedelta:
     """1, 2, 4, 8 ... minutes, at most 6 hours."""
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))

@@ -9,8 +9,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Prefetch, Q, QuerySet
 
 from agreements.models import Agreement, Team
+from leads import permissions
 from leads.models import Activity, Feedback, Lead, LeadEvent
-from slaportal.roles import Role
+from slaportal.roles import Role, has_role
 
 Status = Lead.Status
 
@@ -37,6 +38,16 @@ def inbox(*, user: Any) -> Inbox:
 
 
 LIST_FILTERS = ("status", "marketing_temperature", "icp_fit", "owner", "source")
+
+
+def leads_visible_to(*, user: Any) -> QuerySet[Lead]:
+    """Marketing and managers see every lead; a rep sees their own; anyone else none (the API's list)."""
+    rows = Lead.objects.select_related("owner")
+    if permissions.can_view_all(user):
+        return rows
+    if has_role(user, Role.SALES_REP):
+        return rows.filter(owner=user)
+    return rows.none()
 
 
 def lead_list(*, filters: dict[str, Any], search: str = "") -> QuerySet[Lead]:

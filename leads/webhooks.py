@@ -18,18 +18,18 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
 from agreements.models import AgreementVersion
-from leads.models import WEBHOOK_EVENTS, Lead, Outbox, WebhookSubscription
+from leads.models import Lead, Outbox, WebhookSubscription
 from leads.netguard import guarded_open
 from leads.outbox import SENDERS, Undeliverable, outbox_add
 from leads.serializers import LeadSerializer
 
-EVENTS = WEBHOOK_EVENTS
 TIMEOUT_SECONDS = 10
 
 
@@ -41,8 +41,12 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def webhooks_emit(event: str, data: dict[str, Any]) -> int:
-    """Queue `event` for every active subscription that wants it. Call inside the causing transaction."""
+def webhooks_emit(event: str, data: dict[str, Any] | Callable[[], dict[str, Any]]) -> int:
+    """Queue `event` for every active subscription that wants it. Call inside the causing transaction.
+
+    `data` may be a function: every lead transition calls this, and most have no subscriber, so the
+    payload is only built for one that has.
+    """
     subscriptions = [
         s
         for s in WebhookSubscription.objects.filter(is_active=True).only("pk", "events")
@@ -51,7 +55,11 @@ def webhooks_emit(event: str, data: dict[str, Any]) -> int:
     if not subscriptions:
         return 0
     body = json.dumps(
-        {"event": event, "occurred_at": timezone.now().isoformat(), "data": data},
+        {
+            "event": event,
+            "occurred_at": timezone.now().isoformat(),
+            "data": data() if callable(data) else data,
+        },
         cls=JSONEncoder,  # DRF's, so the lead reads exactly as in API responses
         separators=(",", ":"),
     )
@@ -68,7 +76,7 @@ def webhooks_emit_lead(
 ) -> int:
     """A lead event: the lead as the API shows it, and the SLA version, clause and reason behind it."""
     sla = {"version": version.number if version else None, "clause": clause, "reason": reason}
-    return webhooks_emit(event, {"lead": LeadSerializer(lead).data, "sla": sla})
+    return webhooks_emit(event, lambda: {"lead": LeadSerializer(lead).data, "sla": sla})
 
 
 def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:

@@ -10,13 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agreements.models import Agreement
 from reporting import selectors
 from reporting.models import MonthlyReport
 from reporting.periods import PeriodError, parse_period, period_containing
 from reporting.services import agreement_timezone
-from slaportal.api import COMMON_ERRORS, ErrorSerializer
-from slaportal.roles import Role, has_role
+from slaportal.api import AGREEMENT_PARAM, COMMON_ERRORS, ErrorSerializer, agreement_param, require_role
+from slaportal.roles import Role
 
 
 class FiguresSerializer(serializers.Serializer):
@@ -70,35 +69,24 @@ class MonthlyReportSerializer(serializers.ModelSerializer):
         ]
 
 
-def _may_read(request: Request) -> bool:
-    return has_role(request.user, *Role)
-
-
 class ReportView(APIView):
     @extend_schema(
         summary="Report figures for a month or a quarter, computed now",
         parameters=[
             OpenApiParameter("month", str, description="YYYY-MM; the current month by default."),
             OpenApiParameter("quarter", str, description="YYYY-QN, instead of month."),
-            OpenApiParameter("agreement", int, description="An agreement id; the first one by default."),
+            AGREEMENT_PARAM,
         ],
         responses={200: FiguresSerializer, 400: ErrorSerializer, 404: ErrorSerializer, **COMMON_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        if not _may_read(request):
-            return Response({"detail": "Your role does not allow this."}, status=403)
-        raw = request.query_params.get("agreement")
-        if raw is not None and not (raw.isdigit() and len(raw) <= 18):
-            return Response(
-                {"detail": "Invalid input.", "errors": {"agreement": ["Give an agreement id."]}}, 400
-            )
-        agreement = (
-            Agreement.objects.filter(pk=int(raw)) if raw else Agreement.objects.order_by("pk")
-        ).first()
+        require_role(request, *Role)
+        agreement = agreement_param(request)
         if agreement is None:
             return Response({"detail": "No such agreement."}, status=404)
         tz = agreement_timezone(agreement)
         month, quarter = request.query_params.get("month"), request.query_params.get("quarter")
+        field = "quarter" if quarter else "month"
         if month and quarter:
             return Response(
                 {"detail": "Invalid input.", "errors": {"quarter": ["Give month or quarter, not both."]}}, 400
@@ -111,12 +99,10 @@ class ReportView(APIView):
             else:
                 period = period_containing(timezone.now(), "month", tz)
         except PeriodError as exc:
-            return Response(
-                {"detail": "Invalid input.", "errors": {"quarter" if quarter else "month": [str(exc)]}}, 400
-            )
+            return Response({"detail": "Invalid input.", "errors": {field: [str(exc)]}}, 400)
         if not 1970 <= period.year <= 9998:
             return Response(
-                {"detail": "Invalid input.", "errors": {"month": ["Give a year from 1970 to 9998."]}}, 400
+                {"detail": "Invalid input.", "errors": {field: ["Give a year from 1970 to 9998."]}}, 400
             )
         return Response(
             FiguresSerializer(selectors.report_figures(agreements=[agreement], period=period)).data
@@ -140,6 +126,5 @@ class MonthlyReportListView(generics.ListAPIView):
         responses={200: MonthlyReportSerializer(many=True), **COMMON_ERRORS},
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
-        if not _may_read(request):
-            return Response({"detail": "Your role does not allow this."}, status=403)
+        require_role(request, *Role)
         return super().get(request, *args, **kwargs)

@@ -23,9 +23,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from agreements.models import Agreement
 from leads import services as lead_services
 from leads.idempotency import idempotency_claim, idempotency_release, idempotency_store
 from slaportal.authentication import BearerTokenAuthentication
+from slaportal.roles import Role, has_role
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -38,6 +40,25 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "A token from `manage.py create_api_token`.",
         }
+
+
+def require_role(request: Request, *roles: Role, message: str = "Your role does not allow this.") -> None:
+    """A 403 (through api_exception_handler) unless the user holds one of `roles`."""
+    if not has_role(request.user, *roles):
+        raise PermissionDenied(message)
+
+
+AGREEMENT_PARAM = OpenApiParameter("agreement", int, description="An agreement id; the first one by default.")
+
+
+def agreement_param(request: Request) -> Agreement | None:
+    """The agreement that ?agreement= names (the first one without it); None when there is no such one."""
+    raw = request.query_params.get("agreement")
+    if raw is None:
+        return Agreement.objects.order_by("pk").first()
+    if not (raw.isdigit() and len(raw) <= 18):  # longer ids overflow the database's integer
+        raise serializers.ValidationError({"agreement": ["Give an agreement id."]})
+    return Agreement.objects.filter(pk=int(raw)).first()
 
 
 def actor_for(request: Request) -> lead_services.Actor:

@@ -489,3 +489,10 @@ def test_a_body_that_is_not_json_is_415_and_a_wrong_method_405(pipeline, markete
     assert wrong_method.status_code == 405
     assert "POST" in wrong_method["Allow"]
     assert not Lead.objects.exists()
+
+
+def test_a_bad_quarter_is_reported_under_quarter(pipeline, marketer, api):
+    for quarter in ("0001-Q1", "2026-Q9"):
+        response = api(marketer).get("/api/v1/reports/", {"quarter": quarter})
+        assert response.status_code == 400
+        assert set(response.json()["errors"]) == {"quarter"}, quarter

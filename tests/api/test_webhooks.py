@@ -167,7 +167,9 @@ def test_the_admin_refuses_internal_urls_and_unknown_events(client, admin_user, 
     assert not WebhookSubscription.objects.exists()
 
 
-def test_admins_see_deliveries_and_send_failed_ones_again(pipeline, receiver, client, admin_user, settings):
+def test_admins_see_deliveries_and_send_failed_ones_again(
+    pipeline, receiver, client, admin_user, settings, django_capture_on_commit_callbacks
+):
     settings.OUTBOX_MAX_ATTEMPTS = 1
     hook = receiver(statuses=[503])
     WebhookSubscription.objects.create(url=hook.url, secret=SECRET, events=["lead.handed_off"])
@@ -179,9 +181,10 @@ def test_admins_see_deliveries_and_send_failed_ones_again(pipeline, receiver, cl
     listing = client.get("/admin/leads/outbox/?channel__exact=webhook").content.decode()
     assert "lead.handed_off to subscription" in listing
     assert "HTTP 503" in listing
-    client.post("/admin/leads/outbox/", {"action": "resend", "_selected_action": [message.pk]}, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):  # the re-send nudges delivery after commit
+        client.post("/admin/leads/outbox/", {"action": "resend", "_selected_action": [message.pk]})
     message.refresh_from_db()
-    assert message.status == "sent"  # the re-send nudges delivery at once (Celery runs in-process here)
+    assert (message.status, message.attempts) == ("sent", 1)  # Celery runs in-process here
     assert verify(hook.requests[-1])["event"] == "lead.handed_off"
 
 
@@ -239,3 +242,13 @@ def test_the_lead_in_a_delivery_reads_exactly_as_the_api_returns_it(pipeline, re
     delivered = verify(hook.requests[0])["data"]["lead"]
     assert delivered == api(marketer).get(f"/api/v1/leads/{lead.pk}/").json()
     assert delivered["company"]["annual_revenue"] == 2500000.5
+
+
+def test_without_subscribers_transitions_build_no_payload(pipeline, rep, monkeypatch):
+    def unexpected(*args, **kwargs):
+        raise AssertionError("a webhook payload was built for nobody")
+
+    monkeypatch.setattr(webhooks, "LeadSerializer", unexpected)
+    lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    services.lead_accept(lead=lead, actor=Actor.of(lead.owner))
+    assert not Outbox.objects.filter(channel="webhook").exists()
