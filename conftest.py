@@ -1,6 +1,6 @@
-"""Root pytest configuration: tests that need PostgreSQL or Redis say so with a marker.
+"""Root pytest configuration: tests that need PostgreSQL, Redis or Chromium say so with a marker.
 
-Where the service is missing they skip with the reason. CI sets SLAPORTAL_REQUIRE=postgres,redis on the
+Where that is missing they skip with the reason. CI sets SLAPORTAL_REQUIRE=postgres,redis,browser on the
 run that has them, which turns such a skip into a failure: a green CI proves those tests really ran.
 """
 
@@ -38,8 +38,19 @@ def _redis_missing() -> str | None:
     return None
 
 
+def _browser_missing() -> str | None:
+    from tests.browser.conftest import chromium_path
+
+    if chromium_path() is None:
+        return "needs Chromium: install the Debian packages chromium and chromium-driver (as .ci/run does)"
+    return None
+
+
+PROBES = (("postgres", _postgres_missing), ("redis", _redis_missing), ("browser", _browser_missing))
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    for marker, probe in (("postgres", _postgres_missing), ("redis", _redis_missing)):
+    for marker, probe in PROBES:
         if item.get_closest_marker(marker) is None:
             continue
         reason = probe()
