@@ -81,8 +81,11 @@ def _fresh_version_cache():
 def _celery_runs_in_process():
     # After-commit nudges (the outbox) run in the test process instead of reaching a broker; the
     # real-worker test turns this off for itself.
+    from leads import outbox
     from slaportal.celery import app
 
     app.conf.task_always_eager = True
+    outbox._nudges_paused_until = 0.0  # a broker outage one test staged is not the next one's
     yield
     app.conf.task_always_eager = False
+    outbox._nudges_paused_until = 0.0

@@ -9,6 +9,7 @@ SKIP LOCKED, so two workers never send the same message twice at the same time.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,18 +44,35 @@ def _send_email(payload: dict[str, Any], message_id: int | None = None) -> None:
 SENDERS[Outbox.Channel.EMAIL] = _send_email
 
 
+# Finding a broker down costs the publisher about two seconds (the client's connection retries). After
+# a failure this process stops nudging for a while, so an outage slows one request, not every one.
+NUDGE_PAUSE_AFTER_FAILURE = 30.0
+_nudges_paused_until = 0.0
+
+
 def _nudge() -> None:
+    global _nudges_paused_until
     from leads.tasks import deliver_outbox
 
+    if time.monotonic() < _nudges_paused_until:
+        return
     try:
         deliver_outbox.apply_async(retry=False)
     except Exception as exc:  # the broker is down: beat's sweep delivers later
+        _nudges_paused_until = time.monotonic() + NUDGE_PAUSE_AFTER_FAILURE
         log.warning("Outbox delivery not queued (%s); the periodic sweep will send it.", exc)
+
+
+def _nudge_after_commit() -> None:
+    # One delivery task sends every due message, so one nudge per transaction is enough.
+    pending = transaction.get_connection().run_on_commit
+    if not any(callback is _nudge for _, callback, _ in pending):
+        transaction.on_commit(_nudge)
 
 
 def outbox_add(*, channel: str, payload: dict[str, Any], now: datetime | None = None) -> Outbox:
     message = Outbox.objects.create(channel=channel, payload=payload, next_attempt_at=now or timezone.now())
-    transaction.on_commit(_nudge)
+    _nudge_after_commit()
     return message
 
 
@@ -73,7 +91,7 @@ def outbox_resend(*, message_ids: list[int]) -> int:
         count = Outbox.objects.filter(pk__in=message_ids).update(
             status=Outbox.Status.PENDING, next_attempt_at=timezone.now(), attempts=0
         )
-        transaction.on_commit(_nudge)
+        _nudge_after_commit()
     return count
 
 

@@ -167,9 +167,8 @@ def test_the_admin_refuses_internal_urls_and_unknown_events(client, admin_user, 
     assert not WebhookSubscription.objects.exists()
 
 
-def test_admins_see_deliveries_and_send_failed_ones_again(
-    pipeline, receiver, client, admin_user, settings, django_capture_on_commit_callbacks
-):
+@pytest.mark.django_db(transaction=True)  # real commits: the re-send nudges delivery after its commit
+def test_admins_see_deliveries_and_send_failed_ones_again(pipeline, receiver, client, admin_user, settings):
     settings.OUTBOX_MAX_ATTEMPTS = 1
     hook = receiver(statuses=[503])
     WebhookSubscription.objects.create(url=hook.url, secret=SECRET, events=["lead.handed_off"])
@@ -181,8 +180,7 @@ def test_admins_see_deliveries_and_send_failed_ones_again(
     listing = client.get("/admin/leads/outbox/?channel__exact=webhook").content.decode()
     assert "lead.handed_off to subscription" in listing
     assert "HTTP 503" in listing
-    with django_capture_on_commit_callbacks(execute=True):  # the re-send nudges delivery after commit
-        client.post("/admin/leads/outbox/", {"action": "resend", "_selected_action": [message.pk]})
+    client.post("/admin/leads/outbox/", {"action": "resend", "_selected_action": [message.pk]})
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("sent", 1)  # Celery runs in-process here
     assert verify(hook.requests[-1])["event"] == "lead.handed_off"

@@ -193,3 +193,36 @@ def test_two_sweeps_at_once_escalate_every_lead_exactly_once(pipeline, manager):
     assert sum(results) == 40
     assert LeadEvent.objects.filter(kind="breached").count() == 40
     assert set(Lead.objects.values_list("pickup_breaches", flat=True)) == {1}
+
+
+@pytest.mark.django_db(transaction=True)  # real commits, so the after-commit nudges really run
+def test_one_nudge_per_transaction_however_many_messages(monkeypatch):
+    sent = []
+    monkeypatch.setattr("leads.tasks.deliver_outbox.apply_async", lambda **kw: sent.append(kw))
+    with transaction.atomic():
+        for n in range(5):
+            outbox.outbox_email(to=[f"{n}@example.com"], subject="s", body="b")
+        assert sent == []  # nothing before the commit
+    assert len(sent) == 1
+    assert Outbox.objects.count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_found_down_pauses_the_nudges_not_the_writes(monkeypatch, caplog):
+    calls = []
+
+    def down(**kwargs):
+        calls.append(kwargs)
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr("leads.tasks.deliver_outbox.apply_async", down)
+    for n in range(3):
+        with transaction.atomic():
+            outbox.outbox_email(to=[f"{n}@example.com"], subject="s", body="b")
+    assert len(calls) == 1, "after one failure the next commits do not try the broker again"
+    assert Outbox.objects.filter(status="pending").count() == 3  # the sweep sends them later
+    assert "the periodic sweep will send it" in caplog.text
+    monkeypatch.setattr(outbox, "_nudges_paused_until", 0.0)  # the pause is over
+    with transaction.atomic():
+        outbox.outbox_email(to=["late@example.com"], subject="s", body="b")
+    assert len(calls) == 2
