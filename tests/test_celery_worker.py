@@ -3,16 +3,10 @@ and delivers webhooks after the change that caused them commits."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from leads.models import LeadEvent, Outbox, WebhookSubscription
@@ -22,24 +16,9 @@ from reporting.tasks import build_due_reports
 from slaportal.celery import app
 from tests.factories import WARM, make_lead
 from tests.receiver import SECRET, Receiver, verify
+from tests.workers import Worker, wait_for
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def wait_for(check, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 @pytest.fixture
@@ -47,44 +26,14 @@ def worker(settings):
     queue = f"slaportal-test-{uuid.uuid4().hex[:8]}"
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_QUEUE": queue,
-        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the test's receiver
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "slaportal",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel=INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    process = Worker(
+        broker_url=settings.CELERY_BROKER_URL,
+        queue=queue,
+        env={"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"},  # the test's receiver
     )
     yield queue
-    process.terminate()
-    try:
-        output, _ = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
     app.conf.task_default_queue = "celery"
-    print(output[-4000:])
+    print(process.stop()[-4000:])
 
 
 def test_worker_escalates_overdue_pickups_and_builds_reports(worker, pipeline, manager):

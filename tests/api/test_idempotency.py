@@ -114,7 +114,7 @@ def test_concurrent_retries_with_one_key_act_once(pipeline, rep, api):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_upserts_of_one_external_id_make_one_lead(pipeline, marketer, api):
-    clients = [api(marketer) for _ in range(10)]
+    clients = [api(marketer) for _ in range(20)]
     results = run_together(*[lambda c=c: c.post("/api/v1/leads/", LEAD, format="json") for c in clients])
     assert sorted({r.status_code for r in results}) in ([200, 201], [201])
     assert Counter(r.status_code for r in results)[201] == 1
