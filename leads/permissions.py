@@ -9,6 +9,8 @@ from slaportal.roles import Role, has_role
 ALL_LEADS_ROLES = (Role.MARKETING, Role.MARKETING_APPROVER, Role.SALES_MANAGER, Role.ADMIN)
 INBOX_ROLES = (Role.SALES_REP, Role.SALES_MANAGER)
 MANAGER_ROLES = (Role.SALES_MANAGER, Role.ADMIN)
+# The owner (a rep) or anyone who manages sales closes a lead; the service checks which lead.
+CLOSE_ROLES = (Role.SALES_REP, *MANAGER_ROLES)
 # Leads and engagement come in from marketing's systems (integrations act with their token's role).
 SENDS_LEADS_ROLES = (Role.MARKETING, Role.MARKETING_APPROVER, Role.ADMIN)
 

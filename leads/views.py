@@ -268,7 +268,7 @@ def lead_qualify(request: HttpRequest, lead_id: int) -> HttpResponse:
     )
 
 
-@role_required(*permissions.INBOX_ROLES)
+@role_required(*permissions.CLOSE_ROLES)
 @require_POST
 def lead_close(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _form_action(
