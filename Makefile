@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz lint fmt lock clean venv
+.PHONY: run test fuzz bench lint fmt lock clean venv
 
 $(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SLA Portal needs Python 3.11 or newer")'
@@ -29,6 +29,10 @@ test: $(STAMP)
 # Deeper, random schemathesis exploration of the API than the suite's fixed run (FUZZ_EXAMPLES per operation).
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(PY) -m pytest tests/api/test_schema_fuzz.py -q
+
+# Figures at a million leads on PostgreSQL and Redis (README, Performance); loads the data on first run.
+bench: $(STAMP)
+	$(PY) -m bench.run
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

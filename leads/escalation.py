@@ -57,18 +57,23 @@ def _claim(rows: Any, batch: int) -> list[int]:
     return list(rows.select_for_update(skip_locked=True).values_list("pk", flat=True)[:batch])
 
 
-def leads_escalate_overdue(*, now: datetime | None = None, batch: int = 200) -> SweepResult:
-    """Record a breach for every lead whose pickup deadline passed, once per assignment, and escalate it."""
-    now = now or timezone.now()
-    result = SweepResult()
+def overdue_leads(now: datetime) -> Any:
+    """Leads past their pickup deadline whose assignment has no breach yet (the partial index's query)."""
     already = PickupNotice.objects.filter(
         lead=OuterRef("pk"), assignment_no=OuterRef("assignment_no"), kind=PickupNotice.Kind.BREACH
     )
-    overdue = (
+    return (
         Lead.objects.filter(status=Status.HANDED_OFF, pickup_deadline__lte=now)
         .exclude(Exists(already))
         .order_by("pickup_deadline")
     )
+
+
+def leads_escalate_overdue(*, now: datetime | None = None, batch: int = 200) -> SweepResult:
+    """Record a breach for every lead whose pickup deadline passed, once per assignment, and escalate it."""
+    now = now or timezone.now()
+    result = SweepResult()
+    overdue = overdue_leads(now)
     while True:
         with transaction.atomic():
             ids = _claim(overdue, batch)

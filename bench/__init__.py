@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (see README, Performance). Figures, not tests."""

@@ -1,0 +1,174 @@
+"""Load a benchmark database: the demo SLA, 20 reps, LEADS leads over 12 months, with their activities
+and events (about 5 per lead in all), in set-based INSERT ... SELECT statements run by PostgreSQL itself.
+
+Spreads: statuses as a funnel (most leads still nurtured, a few waiting for pickup, the rest accepted,
+qualified, closed, rejected or recycled); temperatures; 1 to 5 activities per lead; an event for every
+step a lead took. Every lead waiting for pickup has a deadline in the future, so the database starts
+with nothing overdue; the sweep benchmark makes leads overdue itself.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+
+from agreements.demo import ensure_roles, seed_agreements
+from agreements.models import AgreementVersion, Team, TeamMember
+from leads.models import Lead
+from slaportal.roles import Role
+
+REPS = 20
+ACTIVITY_TYPES = [
+    "webinar_registration",
+    "webinar_attendance",
+    "ebook_download",
+    "form_submission",
+    "email_click",
+]
+
+LEADS_SQL = """
+INSERT INTO leads_lead (
+    external_id, email, first_name, last_name, job_title, source, company_name, company_employees,
+    company_annual_revenue, company_industry, company_country, status, marketing_temperature,
+    sales_temperature, icp_fit, is_mql, mql_at, explanation, handoff_temperature, handed_off_at,
+    pickup_deadline, reminder_at, assignment_no, accepted_at, picked_up_at, pickup_business_minutes,
+    pickup_within_sla, pickup_breaches, product_potential, purchase_timeframe_months, qualified_at,
+    closed_at, rejection_reason, recycle_at, nurture_since, created_at, updated_at, agreement_id,
+    owner_id, sla_version_id)
+SELECT
+    'bench-' || g, 'lead' || g || '@example.com', 'Ann', 'Smith', 'CTO', 'webinar',
+    'Company ' || (g %% 50000), (10 + (r2 * 990))::int, 1000000 + (r2 * 9000000)::int,
+    (ARRAY['software','logistics','healthcare','finance','retail'])[1 + g %% 5],
+    (ARRAY['PL','DE','CZ','FR'])[1 + g %% 4],
+    status,
+    CASE WHEN status = 'nurturing' THEN (ARRAY[NULL,'cold','warm'])[1 + (g %% 3)] ELSE temp END,
+    CASE WHEN status IN ('qualified','won','lost') THEN (ARRAY['cold','warm','hot'])[1 + (g %% 3)] END,
+    status <> 'nurturing' OR r2 < 0.5,
+    status <> 'nurturing',
+    CASE WHEN status <> 'nurturing' THEN handed END,
+    '{}'::jsonb,
+    CASE WHEN status <> 'nurturing' THEN temp END,
+    CASE WHEN status = 'handed_off' THEN %(now)s - r2 * interval '4 hours'
+         WHEN status <> 'nurturing' THEN handed END,
+    CASE WHEN status = 'handed_off' THEN %(now)s + interval '1 day' + r2 * interval '2 days' END,
+    CASE WHEN status = 'handed_off' THEN %(now)s + interval '18 hours' + r2 * interval '2 days' END,
+    CASE WHEN status = 'nurturing' THEN 0 ELSE 1 END,
+    CASE WHEN status IN ('accepted','qualified','won','lost') THEN picked END,
+    CASE WHEN status IN ('accepted','qualified','won','lost','disqualified','recycled') THEN picked END,
+    CASE WHEN status IN ('accepted','qualified','won','lost','disqualified','recycled')
+         THEN (r2 * 900)::int END,
+    CASE WHEN status IN ('accepted','qualified','won','lost','disqualified','recycled') THEN r2 < 0.8 END,
+    CASE WHEN status IN ('accepted','qualified','won','lost','disqualified','recycled') AND r2 >= 0.8
+         THEN 1 ELSE 0 END,
+    CASE WHEN status IN ('qualified','won','lost') THEN true END,
+    CASE WHEN status IN ('qualified','won','lost') THEN 1 + (g %% 12) END,
+    CASE WHEN status IN ('qualified','won','lost') THEN picked + interval '3 days' END,
+    CASE WHEN status IN ('won','lost') THEN LEAST(picked + interval '20 days', %(now)s) END,
+    CASE WHEN status = 'disqualified' THEN 'no_fit' WHEN status = 'recycled' THEN 'not_ready' ELSE '' END,
+    CASE WHEN status = 'recycled' THEN %(now)s + r2 * interval '90 days' END,
+    CASE WHEN status = 'nurturing' THEN created END,
+    created, GREATEST(created, COALESCE(picked, handed, created)),
+    %(agreement)s,
+    CASE WHEN status <> 'nurturing' THEN (%(reps)s::int[])[1 + g %% %(rep_count)s] END,
+    %(version)s
+FROM (
+    SELECT g, r2, created,
+        LEAST(created + r2 * interval '5 days', %(now)s) AS handed,
+        LEAST(created + r2 * interval '5 days' + r2 * interval '8 hours', %(now)s) AS picked,
+        (ARRAY['warm','hot'])[1 + (g %% 2)] AS temp,
+        CASE
+            WHEN r < 0.55 THEN 'nurturing' WHEN r < 0.58 THEN 'handed_off' WHEN r < 0.66 THEN 'accepted'
+            WHEN r < 0.73 THEN 'qualified' WHEN r < 0.76 THEN 'won' WHEN r < 0.80 THEN 'lost'
+            WHEN r < 0.92 THEN 'disqualified' ELSE 'recycled'
+        END AS status
+    FROM (
+        SELECT g, random() AS r, random() AS r2, %(now)s - random() * interval '365 days' AS created
+        FROM generate_series(1, %(count)s) AS g
+    ) AS raw
+) AS s
+"""
+
+# 1 to 5 per lead, 3 on average, before the lead's handoff (or creation, for nurtured leads).
+ACTIVITIES_SQL = """
+INSERT INTO leads_activity (type, occurred_at, external_id, details, created_at, lead_id)
+SELECT (%(types)s::text[])[1 + (l.id + k) %% 5],
+       COALESCE(l.handed_off_at, l.created_at) - k * interval '1 day',
+       'bench-act-' || l.id || '-' || k, '{}'::jsonb, COALESCE(l.handed_off_at, l.created_at), l.id
+FROM leads_lead l, generate_series(1, 1 + (l.id %% 5)::int) AS k
+WHERE l.external_id LIKE 'bench-%%'
+"""
+
+# The steps each lead took, as the state machine records them.
+EVENTS_SQL = """
+INSERT INTO leads_leadevent (kind, at, actor_type, from_status, to_status, clause, reason, details,
+                             actor_id, lead_id, sla_version_id)
+SELECT e.kind, e.at, e.actor_type, e.from_status, e.to_status, e.clause, e.reason, '{}'::jsonb,
+       e.actor_id, l.id, l.sla_version_id
+FROM leads_lead l
+CROSS JOIN LATERAL (VALUES
+    ('created', l.created_at, 'integration', '', 'nurturing', '', '', NULL::int, true),
+    ('handed_off', l.handed_off_at, 'system', 'nurturing', 'handed_off', 'handoff.threshold', '', NULL,
+        l.status <> 'nurturing'),
+    ('accepted', l.picked_up_at, 'user', 'handed_off', 'accepted', 'handoff.pickup.' || l.handoff_temperature,
+        '', l.owner_id, l.status IN ('accepted','qualified','won','lost')),
+    ('rejected', l.picked_up_at, 'user', 'handed_off', l.status, 'handoff.rejection', l.rejection_reason,
+        l.owner_id, l.status IN ('disqualified','recycled')),
+    ('qualified', l.qualified_at, 'user', 'accepted', 'qualified', 'temperature.sales', '', l.owner_id,
+        l.status IN ('qualified','won','lost')),
+    (l.status, l.closed_at, 'user', 'qualified', l.status, '', '', l.owner_id, l.status IN ('won','lost'))
+) AS e(kind, at, actor_type, from_status, to_status, clause, reason, actor_id, happened)
+WHERE e.happened AND l.external_id LIKE 'bench-%%'
+"""
+
+
+def ensure_reps(count: int = REPS) -> list[int]:
+    """The demo's two reps and as many more as make `count`, all in the Sales team."""
+    groups = ensure_roles()
+    sales = Team.objects.get(name="Sales")
+    User = get_user_model()
+    for n in range(3, count + 1):
+        user, created = User.objects.get_or_create(
+            username=f"sales{n}", defaults={"email": f"sales{n}@example.com", "first_name": f"Rep {n}"}
+        )
+        if created:
+            user.groups.add(groups[Role.SALES_REP])
+        TeamMember.objects.get_or_create(team=sales, user=user)
+    reps = User.objects.filter(groups__name=Role.SALES_REP.value).order_by("pk")
+    return list(reps.values_list("pk", flat=True))[:count]
+
+
+def generate(*, leads: int, now, log=print) -> dict[str, float]:
+    """Fill an empty database; returns seconds per step."""
+    timings: dict[str, float] = {}
+    seed_agreements()
+    reps = ensure_reps()
+    version = AgreementVersion.objects.get(status=AgreementVersion.Status.ACTIVE)
+    params = {
+        "now": now,
+        "count": leads,
+        "agreement": version.agreement_id,
+        "version": version.pk,
+        "reps": reps,
+        "rep_count": len(reps),
+        "types": ACTIVITY_TYPES,
+    }
+    for name, sql in (("leads", LEADS_SQL), ("activities", ACTIVITIES_SQL), ("events", EVENTS_SQL)):
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.rowcount
+        timings[name] = time.perf_counter() - started
+        log(f"  {name}: {rows:,} rows in {timings[name]:.1f} s")
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE leads_lead")
+        cursor.execute("VACUUM ANALYZE leads_activity")
+        cursor.execute("VACUUM ANALYZE leads_leadevent")
+    timings["analyze"] = time.perf_counter() - started
+    return timings
+
+
+def loaded() -> int:
+    return Lead.objects.filter(external_id__startswith="bench-").count()
