@@ -69,32 +69,64 @@ def overdue_leads(now: datetime) -> Any:
     )
 
 
+class _SweepMemo:
+    """What every lead of one sweep shares: parsed SLA versions (signed ones never change) and managers."""
+
+    def __init__(self) -> None:
+        self._versions: dict[int, Any] = {}
+        self._managers: dict[int, list[Any]] = {}
+
+    def version(self, lead: Lead) -> Any:
+        if lead.sla_version_id not in self._versions:
+            self._versions[lead.sla_version_id] = lead.sla_version
+        return self._versions[lead.sla_version_id]
+
+    def managers(self, lead: Lead) -> list[Any]:
+        if lead.agreement.sales_team_id not in self._managers:
+            self._managers[lead.agreement.sales_team_id] = sales_managers(lead)
+        return self._managers[lead.agreement.sales_team_id]
+
+
+def _record_breaches(ids: list[int], now: datetime) -> set[int]:
+    """Insert this assignment's breach notice for each lead; return the leads whose notice is this sweep's.
+
+    One statement for the batch: a notice another sweep already recorded is left alone (the unique
+    constraint), and that lead is skipped here.
+    """
+    assignments = dict(Lead.objects.filter(pk__in=ids).values_list("pk", "assignment_no"))
+    PickupNotice.objects.bulk_create(
+        [
+            PickupNotice(lead_id=pk, assignment_no=n, kind=PickupNotice.Kind.BREACH, at=now)
+            for pk, n in assignments.items()
+        ],
+        ignore_conflicts=True,
+    )
+    mine = PickupNotice.objects.filter(lead_id__in=ids, kind=PickupNotice.Kind.BREACH, at=now)
+    return {pk for pk, n in mine.values_list("lead_id", "assignment_no") if assignments.get(pk) == n}
+
+
 def leads_escalate_overdue(*, now: datetime | None = None, batch: int = 200) -> SweepResult:
     """Record a breach for every lead whose pickup deadline passed, once per assignment, and escalate it."""
     now = now or timezone.now()
     result = SweepResult()
     overdue = overdue_leads(now)
+    memo = _SweepMemo()
     while True:
         with transaction.atomic():
             ids = _claim(overdue, batch)
             if not ids:
                 return result
-            for lead in Lead.objects.filter(pk__in=ids).select_related("owner", "sla_version", "agreement"):
-                result.breached += _breach(lead, now)
+            mine = _record_breaches(ids, now)
+            for lead in Lead.objects.filter(pk__in=mine).select_related("owner", "sla_version", "agreement"):
+                _breach(lead, now, memo)
+                result.breached += 1
 
 
-def _breach(lead: Lead, now: datetime) -> int:
-    try:
-        with transaction.atomic():
-            PickupNotice.objects.create(
-                lead=lead, assignment_no=lead.assignment_no, kind=PickupNotice.Kind.BREACH, at=now
-            )
-    except IntegrityError:
-        return 0  # another sweep recorded this assignment's breach
-    version = lead.sla_version
+def _breach(lead: Lead, now: datetime, memo: _SweepMemo) -> None:
+    version = memo.version(lead)
     handoff = version.clauses.handoff
     missed_by = lead.owner
-    managers = sales_managers(lead)
+    managers = memo.managers(lead)
     new_owner = (
         next_rep(agreement=lead.agreement, exclude_user_id=lead.owner_id)
         if handoff.escalation_reassign
@@ -146,7 +178,6 @@ def _breach(lead: Lead, now: datetime) -> int:
     if lead.owner and lead.owner != missed_by:
         recipients.append(lead.owner.email)
     outbox_email(to=recipients, subject=f"[SLA Portal] Pickup deadline missed: {lead}", body=body)
-    return 1
 
 
 def leads_send_reminders(*, now: datetime | None = None, batch: int = 200) -> int:
