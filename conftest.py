@@ -68,6 +68,14 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    # Throttle counts and the dashboard's ended-month figures must not leak from one test to the next.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_version_cache():
     # Database rows are rolled back between tests, so a cached version pk may mean another version next time.
     from agreements.selectors import clear_version_cache

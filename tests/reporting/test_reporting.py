@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -170,6 +171,7 @@ def test_ended_periods_are_bounded_and_ordered():
 
 
 def queries(client, url, **params):
+    cache.clear()  # the cold count: ended months are not cached yet
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url, params)
     assert response.status_code == 200
@@ -211,3 +213,19 @@ def test_people_without_a_role_see_no_figures(client, norole, pipeline):
     assert client.get(reverse("reporting:dashboard")).status_code == 403
     client.logout()
     assert client.get(reverse("reporting:dashboard")).status_code == 302
+
+
+def test_ended_months_come_from_the_cache_and_this_month_is_live(october, pipeline, manager):
+    november = datetime(2026, 11, 20, 12, tzinfo=WAW)
+    first = selectors.monthly_trends(agreements=[pipeline], now=november, tz="Europe/Warsaw")
+    with CaptureQueriesContext(connection) as ctx:
+        again = selectors.monthly_trends(agreements=[pipeline], now=november, tz="Europe/Warsaw")
+    assert again == first
+    assert len(ctx) == 2  # only the current month is counted again
+    assert first[-2]["month"] == "2026-10"
+    assert first[-2]["handed_off"] > 0
+    lead = make_lead(external_id="NOV", now=november - timedelta(hours=2), activities=WARM)
+    assert lead.status == "handed_off"
+    now = selectors.monthly_trends(agreements=[pipeline], now=november, tz="Europe/Warsaw")
+    assert now[-1]["handed_off"] == first[-1]["handed_off"] + 1
+    assert now[:-1] == first[:-1]
