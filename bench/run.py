@@ -136,11 +136,38 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, int, Any]:
 # --- data -------------------------------------------------------------------------------------------
 
 
+def _ensure_database() -> None:
+    """Create the bench database on first use (the server's user must be allowed to)."""
+    from django.db import OperationalError
+
+    try:
+        connection.ensure_connection()
+    except OperationalError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        import psycopg
+
+        name = settings.DATABASES["default"]["NAME"]
+        params = connection.get_connection_params() | {"dbname": "postgres", "autocommit": True}
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        with psycopg.connect(**params) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')  # the name comes from DATABASE_URL, not a request
+        print(f"Created the database {name}.")
+
+
 def ensure_data(figures: Figures) -> None:
     if connection.vendor != "postgresql":
         sys.exit("make bench needs PostgreSQL: set DATABASE_URL=postgres://…/slaportal_bench")
+    _ensure_database()
     call_command("migrate", verbosity=0)
     present = generate.loaded()
+    others = Lead.objects.exclude(external_id__startswith="bench-").exclude(external_id__startswith="load-")
+    if others.exists():
+        sys.exit(
+            f"{settings.DATABASES['default']['NAME']} holds leads that are not the bench's; point "
+            "DATABASE_URL at a database of its own (the default is slaportal_bench)."
+        )
     if present and os.environ.get("BENCH_REGENERATE") != "1":
         print(f"Using the {present:,} bench leads already loaded (BENCH_REGENERATE=1 loads them again).")
         return
