@@ -22,13 +22,12 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
+    Window,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncMonth
+from django.db.models.functions import Cast, RowNumber, TruncMonth
 from django.utils import timezone
 
 from agreements.models import Agreement, AgreementVersion
@@ -178,23 +177,30 @@ def report_figures(
 
 
 def _status_at(leads: QuerySet[Lead], end: datetime, now: datetime) -> dict[str, int]:
+    in_status = {"nurturing": Q(s=Lead.Status.NURTURING), "in_progress": Q(s__in=IN_PROGRESS)}
     if end >= now - timedelta(seconds=1):
-        rows = leads
-        status = F("status")
-    else:
-        # Each lead's status after its last event before `end` (every lead has a `created` event).
-        last = (
-            LeadEvent.objects.filter(lead=OuterRef("pk"), at__lt=end)
-            .order_by("-at", "-pk")
-            .values("to_status")[:1]
+        return leads.annotate(s=F("status")).aggregate(
+            **{k: Count("pk", filter=q) for k, q in in_status.items()}
         )
-        rows = leads.filter(created_at__lt=end).annotate(status_then=Subquery(last))
-        status = F("status_then")
-    rows = rows.annotate(s=status)
-    return rows.aggregate(
-        nurturing=Count("pk", filter=Q(s=Lead.Status.NURTURING)),
-        in_progress=Count("pk", filter=Q(s__in=IN_PROGRESS)),
+    # A past moment: every lead created by then counts with its status now, unless it has moved since; each
+    # event records the status it left, so a lead that moved was in the status its first later event left.
+    # Only the leads that moved (a few weeks' worth) are looked at one by one, not every lead.
+    existing = leads.filter(created_at__lt=end)
+    counts = existing.annotate(s=F("status")).aggregate(
+        **{k: Count("pk", filter=q) for k, q in in_status.items()}
     )
+    first_later = (
+        LeadEvent.objects.filter(at__gte=end, lead__in=existing)
+        .annotate(n=Window(RowNumber(), partition_by=F("lead_id"), order_by=[F("at").asc(), F("pk").asc()]))
+        .filter(n=1)
+        .annotate(s=F("lead__status"), then=F("from_status"))
+    )
+    moved = first_later.aggregate(
+        **{f"{k}_now": Count("pk", filter=q) for k, q in in_status.items()},
+        nurturing_then=Count("pk", filter=Q(then=Lead.Status.NURTURING)),
+        in_progress_then=Count("pk", filter=Q(then__in=IN_PROGRESS)),
+    )
+    return {k: counts[k] - moved[f"{k}_now"] + moved[f"{k}_then"] for k in in_status}
 
 
 def _per_rep(events: QuerySet[LeadEvent]) -> list[dict[str, Any]]:
