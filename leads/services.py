@@ -275,83 +275,118 @@ def lead_evaluate(
     *, lead: Lead, actor: Actor, now: datetime | None = None, versions: VersionCache | None = None
 ) -> Evaluation | None:
     """Re-evaluate against the SLA in force; hand the lead off when the SLA says so."""
+    return leads_evaluate(lead_ids=[lead.pk], actor=actor, now=now, versions=versions).get(lead.pk)
+
+
+def leads_evaluate(
+    *,
+    lead_ids: Iterable[int],
+    actor: Actor,
+    now: datetime | None = None,
+    versions: VersionCache | None = None,
+) -> dict[int, Evaluation | None]:
+    """Re-evaluate these leads, each against its agreement's SLA in force, handing off those it says to.
+
+    A batch costs two reads whatever its size: the leads (locked) and their activities in the window.
+    """
     now = now or timezone.now()
     versions = versions if versions is not None else VersionCache()
+    results: dict[int, Evaluation | None] = {}
     with transaction.atomic():
         # One evaluation of a lead at a time: two activity batches for it must not both hand it off.
-        lead = Lead.objects.select_for_update().get(pk=lead.pk)
-        version = versions.get_active(lead.agreement_id)
-        if version is None:
-            Lead.objects.filter(pk=lead.pk).update(
-                explanation={"evaluated_at": now.isoformat(), "error": "No version of the SLA is in force."}
-            )
-            return None
-        clauses = version.clauses
-        since = now - timedelta(days=clauses.temperature.window_days)
-        activities = tuple(
-            ActivitySnapshot(t, at)
-            for t, at in lead.activities.filter(occurred_at__gt=since, occurred_at__lte=now).values_list(
-                "type", "occurred_at"
-            )
+        # Locked in id order, so two batches that share leads wait for each other instead of deadlocking.
+        leads = list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk"))
+        in_force = {
+            agreement_id: versions.get_active(agreement_id)
+            for agreement_id in {x.agreement_id for x in leads}
+        }
+        windows = {
+            agreement_id: now - timedelta(days=version.clauses.temperature.window_days)
+            for agreement_id, version in in_force.items()
+            if version is not None
+        }
+        history: dict[int, list[ActivitySnapshot]] = {lead.pk: [] for lead in leads}
+        if windows:
+            rows = Activity.objects.filter(
+                lead_id__in=list(history), occurred_at__gt=min(windows.values()), occurred_at__lte=now
+            ).order_by("lead_id", "-occurred_at", "-pk")  # each lead's newest first, as Activity orders
+            for lead_id, kind, at in rows.values_list("lead_id", "type", "occurred_at"):
+                history[lead_id].append(ActivitySnapshot(kind, at))
+        for lead in leads:
+            version = in_force[lead.agreement_id]
+            since = windows.get(lead.agreement_id)
+            activities = tuple(a for a in history[lead.pk] if since is not None and a.occurred_at > since)
+            results[lead.pk] = _evaluate(lead, version, activities, actor, now)
+    return results
+
+
+def _evaluate(
+    lead: Lead,
+    version: AgreementVersion | None,
+    activities: tuple[ActivitySnapshot, ...],
+    actor: Actor,
+    now: datetime,
+) -> Evaluation | None:
+    if version is None:
+        Lead.objects.filter(pk=lead.pk).update(
+            explanation={"evaluated_at": now.isoformat(), "error": "No version of the SLA is in force."}
         )
-        verdict = evaluate(_snapshot(lead, activities), clauses, now)
-        checks = [check.as_dict() for check in verdict.checks]
-        transfer = verdict.transfer
-        if (
-            transfer
-            and lead.nurture_since
-            and not any(a.occurred_at > lead.nurture_since for a in activities)
-        ):
-            # Sales handed it back: the same engagement must not bounce it straight back to sales.
-            transfer = False
-            checks.append(
-                {
-                    "clause": "handoff.threshold",
-                    "matched": False,
-                    "rule": "A lead sales handed back goes to sales again only after new engagement.",
-                    "detail": f"back in nurture since {now_text(lead.nurture_since)}; no engagement since",
-                }
-            )
-        explanation = {
-            "version_id": version.pk,
-            "version": version.number,
-            "evaluated_at": now.isoformat(),
-            "icp_fit": verdict.icp_fit,
-            "marketing_temperature": verdict.marketing_temperature,
-            "is_mql": verdict.is_mql,
-            "transfer": transfer,
-            "checks": checks,
-        }
-        outcome = (verdict.marketing_temperature, verdict.icp_fit, verdict.is_mql)
-        changed = outcome != (lead.marketing_temperature, lead.icp_fit, lead.is_mql)
-        updates: dict[str, Any] = {
-            "marketing_temperature": verdict.marketing_temperature,
-            "icp_fit": verdict.icp_fit,
-            "is_mql": verdict.is_mql,
-            "explanation": explanation,
-            "updated_at": now,
-        }
-        if verdict.is_mql and lead.mql_at is None:
-            updates["mql_at"] = now
-        Lead.objects.filter(pk=lead.pk).update(**updates)
-        for name, value in updates.items():
-            setattr(lead, name, value)
-        if changed:
-            _event(
-                lead,
-                Kind.EVALUATED,
-                actor,
-                now,
-                sla_version=version,
-                clause=verdict.deciding_clause,
-                details={
-                    "marketing_temperature": verdict.marketing_temperature,
-                    "icp_fit": verdict.icp_fit,
-                    "is_mql": verdict.is_mql,
-                },
-            )
-        if transfer and lead.status == Status.NURTURING:
-            _hand_off(lead, verdict, version, now)
+        return None
+    clauses = version.clauses
+    verdict = evaluate(_snapshot(lead, activities), clauses, now)
+    checks = [check.as_dict() for check in verdict.checks]
+    transfer = verdict.transfer
+    if transfer and lead.nurture_since and not any(a.occurred_at > lead.nurture_since for a in activities):
+        # Sales handed it back: the same engagement must not bounce it straight back to sales.
+        transfer = False
+        checks.append(
+            {
+                "clause": "handoff.threshold",
+                "matched": False,
+                "rule": "A lead sales handed back goes to sales again only after new engagement.",
+                "detail": f"back in nurture since {now_text(lead.nurture_since)}; no engagement since",
+            }
+        )
+    explanation = {
+        "version_id": version.pk,
+        "version": version.number,
+        "evaluated_at": now.isoformat(),
+        "icp_fit": verdict.icp_fit,
+        "marketing_temperature": verdict.marketing_temperature,
+        "is_mql": verdict.is_mql,
+        "transfer": transfer,
+        "checks": checks,
+    }
+    outcome = (verdict.marketing_temperature, verdict.icp_fit, verdict.is_mql)
+    changed = outcome != (lead.marketing_temperature, lead.icp_fit, lead.is_mql)
+    updates: dict[str, Any] = {
+        "marketing_temperature": verdict.marketing_temperature,
+        "icp_fit": verdict.icp_fit,
+        "is_mql": verdict.is_mql,
+        "explanation": explanation,
+        "updated_at": now,
+    }
+    if verdict.is_mql and lead.mql_at is None:
+        updates["mql_at"] = now
+    Lead.objects.filter(pk=lead.pk).update(**updates)
+    for name, value in updates.items():
+        setattr(lead, name, value)
+    if changed:
+        _event(
+            lead,
+            Kind.EVALUATED,
+            actor,
+            now,
+            sla_version=version,
+            clause=verdict.deciding_clause,
+            details={
+                "marketing_temperature": verdict.marketing_temperature,
+                "icp_fit": verdict.icp_fit,
+                "is_mql": verdict.is_mql,
+            },
+        )
+    if transfer and lead.status == Status.NURTURING:
+        _hand_off(lead, verdict, version, now)
     return verdict
 
 
@@ -613,10 +648,9 @@ def activities_ingest(
         # ignore_conflicts: a concurrent batch that stored the same activity first wins; it still counts once.
         Activity.objects.bulk_create(fresh.values(), ignore_conflicts=True, batch_size=1000)
         result.stored = len(fresh)
-        touched = {activity.lead_id: activity.lead for activity in fresh.values()}
-        for lead in touched.values():
-            lead_evaluate(lead=lead, actor=actor, now=now, versions=versions)
-        result.lead_ids = sorted(touched)
+        touched = sorted({activity.lead_id for activity in fresh.values()})
+        leads_evaluate(lead_ids=touched, actor=actor, now=now, versions=versions)
+        result.lead_ids = touched
     return result
 
 
