@@ -275,12 +275,17 @@ class ActivityIngestView(APIView):
         raw = request.data if many else [request.data]
         shape_errors: dict[int, Any] = {}
         valid: dict[int, dict[str, Any]] = {}
-        for index, item in enumerate(raw):
-            one = ActivitySerializer(data=item)
-            if one.is_valid():
-                valid[index] = dict(one.validated_data)
-            else:
-                shape_errors[index] = one.errors
+        # One serializer for the whole list builds its fields once, not once per item.
+        batch = ActivitySerializer(data=raw, many=True)
+        if batch.is_valid():
+            valid = {index: dict(item) for index, item in enumerate(batch.validated_data)}
+        else:
+            for index, item in enumerate(raw):
+                one = ActivitySerializer(data=item)
+                if one.is_valid():
+                    valid[index] = dict(one.validated_data)
+                else:
+                    shape_errors[index] = one.errors
         if shape_errors:
             # One answer names every bad item: the rules (the service's checks) of the well-formed ones too.
             positions = sorted(valid)
