@@ -22,7 +22,7 @@ from django.utils import timezone
 from agreements.clauses import hours_phrase
 from leads.models import Lead, LeadEvent, PickupNotice
 from leads.outbox import outbox_email
-from leads.services import Actor, deadline_fields, lead_transition, next_rep
+from leads.services import Actor, RoundRobin, deadline_fields, lead_transition
 from slaportal.roles import Role
 
 Status = Lead.Status
@@ -75,6 +75,17 @@ class _SweepMemo:
     def __init__(self) -> None:
         self._versions: dict[int, Any] = {}
         self._managers: dict[int, list[Any]] = {}
+        self.turns: dict[int, RoundRobin] = {}  # per agreement, for the batch in progress (its lock)
+
+    def round_robin(self, lead: Lead) -> RoundRobin:
+        if lead.agreement_id not in self.turns:
+            self.turns[lead.agreement_id] = RoundRobin(lead.agreement)
+        return self.turns[lead.agreement_id]
+
+    def end_batch(self) -> None:
+        for turns in self.turns.values():
+            turns.save()
+        self.turns.clear()
 
     def version(self, lead: Lead) -> Any:
         if lead.sla_version_id not in self._versions:
@@ -120,6 +131,7 @@ def leads_escalate_overdue(*, now: datetime | None = None, batch: int = 200) -> 
             for lead in Lead.objects.filter(pk__in=mine).select_related("owner", "sla_version", "agreement"):
                 _breach(lead, now, memo)
                 result.breached += 1
+            memo.end_batch()
 
 
 def _breach(lead: Lead, now: datetime, memo: _SweepMemo) -> None:
@@ -128,9 +140,7 @@ def _breach(lead: Lead, now: datetime, memo: _SweepMemo) -> None:
     missed_by = lead.owner
     managers = memo.managers(lead)
     new_owner = (
-        next_rep(agreement=lead.agreement, exclude_user_id=lead.owner_id)
-        if handoff.escalation_reassign
-        else None
+        memo.round_robin(lead).next(exclude_user_id=lead.owner_id) if handoff.escalation_reassign else None
     )
     if new_owner is not None:
         changes = {"owner": new_owner, **deadline_fields(version, lead.handoff_temperature, now)}

@@ -226,25 +226,36 @@ def _require_owner(lead: Lead, actor: Actor, action: str) -> None:
 # Round-robin
 
 
-def next_rep(*, agreement: Agreement, exclude_user_id: int | None = None) -> Any | None:
-    """The next available rep in turn; the turn is stored and locked, so two handoffs never share one.
+class RoundRobin:
+    """Turns among a sales team's available reps; the turn is stored and locked, so two handoffs never
+    share one. One object serves every assignment of a transaction (a sweep batch, an ingest batch): it
+    locks the cursor and reads the reps once, and writes the last turn back with `save()`.
 
-    Call inside a transaction: the cursor stays locked until the handoff commits.
+    Use inside a transaction: the cursor stays locked until it commits.
     """
-    cursor, _ = AssignmentCursor.objects.get_or_create(team_id=agreement.sales_team_id)
-    cursor = AssignmentCursor.objects.select_for_update().get(pk=cursor.pk)
-    reps = list(
-        available_reps(agreement).exclude(pk=exclude_user_id)
-        if exclude_user_id
-        else available_reps(agreement)
-    )
-    if not reps:
-        return None
-    after = [rep for rep in reps if cursor.last_user_id is not None and rep.pk > cursor.last_user_id]
-    chosen = after[0] if after else reps[0]
-    cursor.last_user = chosen
-    cursor.save(update_fields=["last_user", "updated_at"])
-    return chosen
+
+    def __init__(self, agreement: Agreement) -> None:
+        self.agreement = agreement
+        self._cursor: AssignmentCursor | None = None
+        self._reps: list[Any] = []
+
+    def next(self, *, exclude_user_id: int | None = None) -> Any | None:
+        if self._cursor is None:
+            cursor, _ = AssignmentCursor.objects.get_or_create(team_id=self.agreement.sales_team_id)
+            self._cursor = AssignmentCursor.objects.select_for_update().get(pk=cursor.pk)
+            self._reps = list(available_reps(self.agreement))
+        reps = [rep for rep in self._reps if rep.pk != exclude_user_id]
+        if not reps:
+            return None
+        last = self._cursor.last_user_id
+        after = [rep for rep in reps if last is not None and rep.pk > last]
+        chosen = after[0] if after else reps[0]
+        self._cursor.last_user = chosen
+        return chosen
+
+    def save(self) -> None:
+        if self._cursor is not None:
+            self._cursor.save(update_fields=["last_user", "updated_at"])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -312,11 +323,14 @@ def leads_evaluate(
             ).order_by("lead_id", "-occurred_at", "-pk")  # each lead's newest first, as Activity orders
             for lead_id, kind, at in rows.values_list("lead_id", "type", "occurred_at"):
                 history[lead_id].append(ActivitySnapshot(kind, at))
+        turns: dict[int, RoundRobin] = {}  # the handoffs of this batch take turns from one locked cursor
         for lead in leads:
             version = in_force[lead.agreement_id]
             since = windows.get(lead.agreement_id)
             activities = tuple(a for a in history[lead.pk] if since is not None and a.occurred_at > since)
-            results[lead.pk] = _evaluate(lead, version, activities, actor, now)
+            results[lead.pk] = _evaluate(lead, version, activities, actor, now, turns)
+        for round_robin in turns.values():
+            round_robin.save()
     return results
 
 
@@ -326,6 +340,7 @@ def _evaluate(
     activities: tuple[ActivitySnapshot, ...],
     actor: Actor,
     now: datetime,
+    turns: dict[int, RoundRobin],
 ) -> Evaluation | None:
     if version is None:
         Lead.objects.filter(pk=lead.pk).update(
@@ -386,7 +401,9 @@ def _evaluate(
             },
         )
     if transfer and lead.status == Status.NURTURING:
-        _hand_off(lead, verdict, version, now)
+        if version.agreement_id not in turns:
+            turns[version.agreement_id] = RoundRobin(version.agreement)
+        _hand_off(lead, verdict, version, now, turns[version.agreement_id])
     return verdict
 
 
@@ -421,8 +438,10 @@ def deadline_fields(version: AgreementVersion, temperature: str | None, start: d
     }
 
 
-def _hand_off(lead: Lead, verdict: Evaluation, version: AgreementVersion, now: datetime) -> Lead:
-    rep = next_rep(agreement=version.agreement)
+def _hand_off(
+    lead: Lead, verdict: Evaluation, version: AgreementVersion, now: datetime, turns: RoundRobin
+) -> Lead:
+    rep = turns.next()
     return lead_transition(
         lead=lead,
         to=Status.HANDED_OFF,
