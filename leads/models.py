@@ -134,7 +134,7 @@ class Activity(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-pk"]
         indexes = [
-            # leads.services.lead_evaluate: a lead's activities inside the temperature window
+            # leads.services.leads_evaluate: leads' activities inside the temperature window
             models.Index(fields=["lead", "occurred_at"], name="activity_lead_time_idx"),
         ]
 

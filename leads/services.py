@@ -282,13 +282,6 @@ class VersionCache(dict):
         return self[agreement_id]
 
 
-def lead_evaluate(
-    *, lead: Lead, actor: Actor, now: datetime | None = None, versions: VersionCache | None = None
-) -> Evaluation | None:
-    """Re-evaluate against the SLA in force; hand the lead off when the SLA says so."""
-    return leads_evaluate(lead_ids=[lead.pk], actor=actor, now=now, versions=versions).get(lead.pk)
-
-
 def leads_evaluate(
     *,
     lead_ids: Iterable[int],
@@ -302,35 +295,42 @@ def leads_evaluate(
     """
     now = now or timezone.now()
     versions = versions if versions is not None else VersionCache()
-    results: dict[int, Evaluation | None] = {}
     with transaction.atomic():
         # One evaluation of a lead at a time: two activity batches for it must not both hand it off.
         # Locked in id order, so two batches that share leads wait for each other instead of deadlocking.
         leads = list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk"))
-        in_force = {
-            agreement_id: versions.get_active(agreement_id)
-            for agreement_id in {x.agreement_id for x in leads}
-        }
-        windows = {
-            agreement_id: now - timedelta(days=version.clauses.temperature.window_days)
-            for agreement_id, version in in_force.items()
-            if version is not None
-        }
-        history: dict[int, list[ActivitySnapshot]] = {lead.pk: [] for lead in leads}
-        if windows:
-            rows = Activity.objects.filter(
-                lead_id__in=list(history), occurred_at__gt=min(windows.values()), occurred_at__lte=now
-            ).order_by("lead_id", "-occurred_at", "-pk")  # each lead's newest first, as Activity orders
-            for lead_id, kind, at in rows.values_list("lead_id", "type", "occurred_at"):
-                history[lead_id].append(ActivitySnapshot(kind, at))
-        turns: dict[int, RoundRobin] = {}  # the handoffs of this batch take turns from one locked cursor
-        for lead in leads:
-            version = in_force[lead.agreement_id]
-            since = windows.get(lead.agreement_id)
-            activities = tuple(a for a in history[lead.pk] if since is not None and a.occurred_at > since)
-            results[lead.pk] = _evaluate(lead, version, activities, actor, now, turns)
-        for round_robin in turns.values():
-            round_robin.save()
+        return _evaluate_locked(leads, actor=actor, now=now, versions=versions)
+
+
+def _evaluate_locked(
+    leads: list[Lead], *, actor: Actor, now: datetime, versions: VersionCache, new: bool = False
+) -> dict[int, Evaluation | None]:
+    """Evaluate leads this transaction holds locked (or has just created: `new`, so no activities yet).
+    The lead objects are brought up to date."""
+    in_force = {
+        agreement_id: versions.get_active(agreement_id) for agreement_id in {x.agreement_id for x in leads}
+    }
+    windows = {
+        agreement_id: now - timedelta(days=version.clauses.temperature.window_days)
+        for agreement_id, version in in_force.items()
+        if version is not None
+    }
+    history: dict[int, list[ActivitySnapshot]] = {lead.pk: [] for lead in leads}
+    if windows and not new:
+        rows = Activity.objects.filter(
+            lead_id__in=list(history), occurred_at__gt=min(windows.values()), occurred_at__lte=now
+        ).order_by("lead_id", "-occurred_at", "-pk")  # each lead's newest first, as Activity orders
+        for lead_id, kind, at in rows.values_list("lead_id", "type", "occurred_at"):
+            history[lead_id].append(ActivitySnapshot(kind, at))
+    results: dict[int, Evaluation | None] = {}
+    turns: dict[int, RoundRobin] = {}  # the handoffs of this batch take turns from one locked cursor
+    for lead in leads:
+        version = in_force[lead.agreement_id]
+        since = windows.get(lead.agreement_id)
+        activities = tuple(a for a in history[lead.pk] if since is not None and a.occurred_at > since)
+        results[lead.pk] = _evaluate(lead, version, activities, actor, now, turns)
+    for round_robin in turns.values():
+        round_robin.save()
     return results
 
 
@@ -578,9 +578,11 @@ def lead_upsert(
             if not changed:
                 return lead, False
             Lead.objects.filter(pk=lead.pk).update(updated_at=now, **changed)
+            for name, value in {**changed, "updated_at": now}.items():
+                setattr(lead, name, value)
             _event(lead, Kind.UPDATED, actor, now, details={"changed": sorted(changed)})
-        lead_evaluate(lead=lead, actor=actor, now=now)
-    lead.refresh_from_db()
+        # The lead is locked (or new) in this transaction already: evaluate it as it is, no second read.
+        _evaluate_locked([lead], actor=actor, now=now, versions=VersionCache(), new=created)
     return lead, created
 
 
