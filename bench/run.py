@@ -165,8 +165,9 @@ def ensure_data(figures: Figures) -> None:
     others = Lead.objects.exclude(external_id__startswith="bench-").exclude(external_id__startswith="load-")
     if others.exists():
         sys.exit(
-            f"{settings.DATABASES['default']['NAME']} holds leads that are not the bench's; point "
-            "DATABASE_URL at a database of its own (the default is slaportal_bench)."
+            f"{settings.DATABASES['default']['NAME']} holds leads the bench did not load (such as "
+            f"{others.first().external_id!r}); make bench needs a database of its own: set DATABASE_URL "
+            "to one (by default it uses slaportal_bench)."
         )
     if present and os.environ.get("BENCH_REGENERATE") != "1":
         print(f"Using the {present:,} bench leads already loaded (BENCH_REGENERATE=1 loads them again).")
