@@ -46,8 +46,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         team = data["team"]
         agreements = [a for a in agreements if team.pk in (a.marketing_team_id, a.sales_team_id)]
     period = parse_period(data["period"], tz) if data.get("period") else period_containing(now, "month", tz)
-    figures = selectors.report_figures(agreements=agreements, period=period, now=now) if agreements else None
-    trends = selectors.monthly_trends(agreements=agreements, now=now, tz=tz) if agreements else []
+    figures, trends = (
+        selectors.dashboard_figures(agreements=agreements, period=period, now=now, tz=tz)
+        if agreements
+        else (None, [])
+    )
     context = {
         "form": form,
         "period": period,

@@ -229,3 +229,16 @@ def test_ended_months_come_from_the_cache_and_this_month_is_live(october, pipeli
     now = selectors.monthly_trends(agreements=[pipeline], now=november, tz="Europe/Warsaw")
     assert now[-1]["handed_off"] == first[-1]["handed_off"] + 1
     assert now[:-1] == first[:-1]
+
+
+def test_the_dashboard_computes_its_figures_again_only_after_a_change(client, october, pipeline, manager):
+    client.force_login(manager)
+    url = reverse("reporting:dashboard")
+    cold = queries(client, url, period="2026-10")
+    with CaptureQueriesContext(connection) as warm:
+        first = client.get(url, {"period": "2026-10"}).context["figures"]
+    assert len(warm) < cold - 10  # the figures came from the cache
+    lead = make_lead(external_id="LATE", now=at(30, 10), activities=WARM)
+    services.lead_accept(lead=lead, actor=Actor.of(lead.owner), now=at(30, 11))
+    second = client.get(url, {"period": "2026-10"}).context["figures"]
+    assert second["accepted"] == first["accepted"] + 1
