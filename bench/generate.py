@@ -172,3 +172,48 @@ def generate(*, leads: int, now, log=print) -> dict[str, float]:
 
 def loaded() -> int:
     return Lead.objects.filter(external_id__startswith="bench-").count()
+
+
+# The leads as loaded, so that every run can put back what the previous one's load changed (ingested
+# activities re-evaluate leads and hand some off): each run then measures the same data.
+ORIGIN = "bench_lead_origin"
+
+
+def snapshot() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT to_regclass('{ORIGIN}')")
+        if cursor.fetchone()[0] is None:
+            cursor.execute(
+                f"CREATE TABLE {ORIGIN} AS SELECT * FROM leads_lead WHERE external_id LIKE 'bench-%%'"
+            )
+            cursor.execute(f"ALTER TABLE {ORIGIN} ADD PRIMARY KEY (id)")
+
+
+def marks() -> dict[str, int]:
+    """The newest row of each table that a load writes to."""
+    with connection.cursor() as cursor:
+        result = {}
+        for table in ("leads_leadevent", "leads_activity", "leads_outbox", "leads_pickupnotice"):
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # fixed names, not input
+            result[table] = cursor.fetchone()[0]
+        return result
+
+
+def restore(since: dict[str, int]) -> int:
+    """Undo what was written after `since`: new rows go, and the leads they touched are put back as
+    loaded. Returns how many bench leads were put back."""
+    columns = [f.column for f in Lead._meta.concrete_fields if not f.primary_key]
+    assignments = ", ".join(f'"{c}" = o."{c}"' for c in columns)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE leads_lead AS l SET {assignments} FROM {ORIGIN} AS o
+                WHERE l.id = o.id AND l.id IN (SELECT lead_id FROM leads_leadevent WHERE id > %s)""",
+            [since["leads_leadevent"]],
+        )
+        restored = cursor.rowcount
+        for table, mark in since.items():
+            cursor.execute(f"DELETE FROM {table} WHERE id > %s", [mark])
+        # The load's own leads; their events went with the rows above.
+        cursor.execute("DELETE FROM leads_lead WHERE external_id LIKE 'load-%%'")
+        cursor.execute("DELETE FROM leads_idempotencyrecord")
+    return restored

@@ -41,8 +41,8 @@ def activities_body(n: int, run: str, batch: int, leads: int) -> bytes:
     return json.dumps(
         [
             {
-                # The generator's leads are bench-1 .. bench-N; a batch touches batch/10 of them.
-                "lead_external_id": f"bench-{1 + (n * 997 + i // 10) % leads}",
+                # The generator's leads are bench-1 .. bench-N; a batch brings 4 activities each to 250.
+                "lead_external_id": f"bench-{1 + (n * 997 + i // 4) % leads}",
                 "type": rng.choice(TYPES),
                 "occurred_at": now,
                 "external_id": f"load-{run}-{n}-{i}",

@@ -171,6 +171,7 @@ def ensure_data(figures: Figures) -> None:
         )
     if present and os.environ.get("BENCH_REGENERATE") != "1":
         print(f"Using the {present:,} bench leads already loaded (BENCH_REGENERATE=1 loads them again).")
+        generate.snapshot()
         return
     if present:
         sys.exit(
@@ -179,6 +180,7 @@ def ensure_data(figures: Figures) -> None:
     print(f"Loading {LEADS:,} leads with their activities and events …")
     started = time.perf_counter()
     timings = generate.generate(leads=LEADS, now=timezone.now())
+    generate.snapshot()
     total = time.perf_counter() - started
     rows = {
         "leads": Lead.objects.count(),
@@ -207,6 +209,7 @@ def _count(table: str) -> int:
 
 
 def http(figures: Figures) -> None:
+    since = generate.marks()
     marketer = get_user_model().objects.get(username="marketing")
     token, raw = token_create(user=marketer, name="bench")
     port = _free_port()
@@ -282,7 +285,7 @@ def http(figures: Figures) -> None:
         **ingest,
     )
     figures.add("http", "bulk ingest errors", ingest["errors"], "requests", "0", ingest["errors"] == 0)
-    _clean_up_load()
+    _clean_up_load(since)
 
 
 def _wait_for_port(port: int, seconds: float = 30) -> None:
@@ -305,16 +308,10 @@ def _load(*command: str) -> dict[str, Any]:
     return lines[-1]
 
 
-def _clean_up_load() -> None:
-    """Remove what the load wrote, so every run starts from the same data."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DELETE FROM leads_activity WHERE external_id LIKE 'load-%%'")
-        cursor.execute(
-            "DELETE FROM leads_leadevent WHERE lead_id IN "
-            "(SELECT id FROM leads_lead WHERE external_id LIKE 'load-%%')"
-        )
-        cursor.execute("DELETE FROM leads_lead WHERE external_id LIKE 'load-%%'")
-        cursor.execute("DELETE FROM leads_idempotencyrecord")
+def _clean_up_load(since: dict[str, int]) -> None:
+    """Undo what the load wrote, so every run starts from the same data."""
+    restored = generate.restore(since)
+    print(f"  (put back {restored:,} leads the load changed)")
     if settings.CELERY_BROKER_URL.startswith("redis"):
         import redis
 
