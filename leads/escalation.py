@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
@@ -99,21 +99,21 @@ class _SweepMemo:
 
 
 def _record_breaches(ids: list[int], now: datetime) -> set[int]:
-    """Insert this assignment's breach notice for each lead; return the leads whose notice is this sweep's.
+    """Insert this assignment's breach notice for each lead; return the leads whose notice this sweep wrote.
 
-    One statement for the batch: a notice another sweep already recorded is left alone (the unique
-    constraint), and that lead is skipped here.
+    One statement for the batch. A notice another sweep already recorded is left alone (the unique
+    constraint) and not returned, so that lead is skipped here: one breach per assignment, whatever runs.
     """
-    assignments = dict(Lead.objects.filter(pk__in=ids).values_list("pk", "assignment_no"))
-    PickupNotice.objects.bulk_create(
-        [
-            PickupNotice(lead_id=pk, assignment_no=n, kind=PickupNotice.Kind.BREACH, at=now)
-            for pk, n in assignments.items()
-        ],
-        ignore_conflicts=True,
-    )
-    mine = PickupNotice.objects.filter(lead_id__in=ids, kind=PickupNotice.Kind.BREACH, at=now)
-    return {pk for pk, n in mine.values_list("lead_id", "assignment_no") if assignments.get(pk) == n}
+    notice, lead = PickupNotice._meta, Lead._meta
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {notice.db_table} (lead_id, assignment_no, kind, at)
+                SELECT id, assignment_no, %s, %s FROM {lead.db_table} WHERE id IN ({placeholders})
+                ON CONFLICT DO NOTHING RETURNING lead_id""",
+            [PickupNotice.Kind.BREACH.value, now, *ids],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def leads_escalate_overdue(*, now: datetime | None = None, batch: int = 200) -> SweepResult:

@@ -46,6 +46,18 @@ def test_overdue_lead_breaches_once_and_goes_to_the_next_rep(overdue, rep, other
     assert PickupNotice.objects.filter(kind="breach").count() == 1
 
 
+def test_a_breach_another_sweep_recorded_at_the_same_instant_is_not_claimed_again(overdue):
+    # What a concurrent sweep that committed between our claim and our insert leaves: this assignment's
+    # notice, written at the very same `now`. Ours must not count it as its own.
+    PickupNotice.objects.create(
+        lead=overdue, assignment_no=overdue.assignment_no, kind="breach", at=TUESDAY_11
+    )
+    assert escalation._record_breaches([overdue.pk], TUESDAY_11) == set()
+    assert PickupNotice.objects.filter(kind="breach").count() == 1
+    Lead.objects.filter(pk=overdue.pk).update(assignment_no=overdue.assignment_no + 1)  # reassigned since
+    assert escalation._record_breaches([overdue.pk], TUESDAY_11) == {overdue.pk}
+
+
 def test_breach_email_names_the_clause_and_links_the_lead(overdue, rep, other_rep, manager):
     escalation.leads_escalate_overdue(now=TUESDAY_11)
     assert outbox.outbox_deliver(now=TUESDAY_11) == 1
