@@ -6,13 +6,9 @@ run that has them, which turns such a skip into a failure: a green CI proves tho
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-
-def _required() -> set[str]:
-    return {part.strip() for part in os.environ.get("SLAPORTAL_REQUIRE", "").split(",") if part.strip()}
+from tests.requirements import unavailable
 
 
 def _postgres_missing() -> str | None:
@@ -54,11 +50,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if item.get_closest_marker(marker) is None:
             continue
         reason = probe()
-        if reason is None:
-            continue
-        if marker in _required():
-            pytest.fail(f"SLAPORTAL_REQUIRE names {marker}, but this test cannot run: {reason}")
-        pytest.skip(reason)
+        if reason is not None:
+            unavailable(marker, reason)
 
 
 @pytest.fixture(autouse=True)

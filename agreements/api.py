@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agreements import selectors
-from agreements.clauses import to_data
+from agreements.clauses import CALENDAR_KEYS, to_data
 from agreements.models import Agreement
 from slaportal.api import AGREEMENT_PARAM, COMMON_ERRORS, ErrorSerializer, agreement_param, require_role
 from slaportal.roles import Role
@@ -67,17 +67,7 @@ def active_agreement_data(agreement: Agreement) -> dict[str, Any] | None:
         "mql_threshold": c.handoff.mql_threshold,
         "icp_fit_required": c.handoff.icp_fit_required,
         "pickup_deadlines_business_hours": dict(c.handoff.pickup_hours),
-        "calendar": {
-            k: handoff[k]
-            for k in (
-                "timezone",
-                "working_days",
-                "workday_start",
-                "workday_end",
-                "holiday_country",
-                "holiday_subdivision",
-            )
-        },
+        "calendar": {k: handoff[k] for k in CALENDAR_KEYS},
         "escalation": {
             "notify_manager": c.handoff.escalation_notify_manager,
             "reassign": c.handoff.escalation_reassign,

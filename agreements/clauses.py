@@ -489,6 +489,17 @@ def _hhmm(data: dict, key: str, errs: _Collector) -> time | None:
     return time(int(match.group(1)), int(match.group(2)))
 
 
+# The handoff section's keys that make its business calendar (deadlines are counted in its hours).
+CALENDAR_KEYS = (
+    "timezone",
+    "working_days",
+    "workday_start",
+    "workday_end",
+    "holiday_country",
+    "holiday_subdivision",
+)
+
+
 def parse_handoff(data: Any) -> Handoff:
     errs = _Collector()
     data = _obj(
@@ -497,12 +508,7 @@ def parse_handoff(data: Any) -> Handoff:
             "mql_threshold",
             "icp_fit_required",
             "pickup_hours",
-            "timezone",
-            "working_days",
-            "workday_start",
-            "workday_end",
-            "holiday_country",
-            "holiday_subdivision",
+            *CALENDAR_KEYS,
             "assignment",
             "escalation_notify_manager",
             "escalation_reassign",

@@ -15,6 +15,7 @@ from django.forms import BaseFormSet, formset_factory
 
 from agreements.clauses import (
     CADENCES,
+    CALENDAR_KEYS,
     DESTINATIONS,
     ICP_FIELDS,
     NUMBER_OPERATORS,
@@ -396,12 +397,7 @@ class HandoffEditor(SectionEditor):
     _PLAIN = (
         "mql_threshold",
         "icp_fit_required",
-        "timezone",
-        "working_days",
-        "workday_start",
-        "workday_end",
-        "holiday_country",
-        "holiday_subdivision",
+        *CALENDAR_KEYS,
         "escalation_notify_manager",
         "escalation_reassign",
         "nurture_owner",

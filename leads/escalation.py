@@ -22,7 +22,7 @@ from django.utils import timezone
 from agreements.clauses import hours_phrase
 from leads.models import Lead, LeadEvent, PickupNotice
 from leads.outbox import outbox_email
-from leads.services import Actor, RoundRobin, deadline_fields, lead_transition
+from leads.services import Actor, Turns, deadline_fields, lead_transition
 from slaportal.roles import Role
 
 Status = Lead.Status
@@ -75,17 +75,7 @@ class _SweepMemo:
     def __init__(self) -> None:
         self._versions: dict[int, Any] = {}
         self._managers: dict[int, list[Any]] = {}
-        self.turns: dict[int, RoundRobin] = {}  # per agreement, for the batch in progress (its lock)
-
-    def round_robin(self, lead: Lead) -> RoundRobin:
-        if lead.agreement_id not in self.turns:
-            self.turns[lead.agreement_id] = RoundRobin(lead.agreement)
-        return self.turns[lead.agreement_id]
-
-    def end_batch(self) -> None:
-        for turns in self.turns.values():
-            turns.save()
-        self.turns.clear()
+        self.turns = Turns()  # for the batch in progress: its cursors stay locked until it commits
 
     def version(self, lead: Lead) -> Any:
         if lead.sla_version_id not in self._versions:
@@ -131,7 +121,7 @@ def leads_escalate_overdue(*, now: datetime | None = None, batch: int = 200) -> 
             for lead in Lead.objects.filter(pk__in=mine).select_related("owner", "sla_version", "agreement"):
                 _breach(lead, now, memo)
                 result.breached += 1
-            memo.end_batch()
+            memo.turns.save()
 
 
 def _breach(lead: Lead, now: datetime, memo: _SweepMemo) -> None:
@@ -139,9 +129,8 @@ def _breach(lead: Lead, now: datetime, memo: _SweepMemo) -> None:
     handoff = version.clauses.handoff
     missed_by = lead.owner
     managers = memo.managers(lead)
-    new_owner = (
-        memo.round_robin(lead).next(exclude_user_id=lead.owner_id) if handoff.escalation_reassign else None
-    )
+    turns = memo.turns.of(lead.agreement)
+    new_owner = turns.next(exclude_user_id=lead.owner_id) if handoff.escalation_reassign else None
     if new_owner is not None:
         changes = {"owner": new_owner, **deadline_fields(version, lead.handoff_temperature, now)}
         outcome = f"It was reassigned to {new_owner.username}, who must pick it up by {{deadline}}."

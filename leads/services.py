@@ -258,6 +258,23 @@ class RoundRobin:
             self._cursor.save(update_fields=["last_user", "updated_at"])
 
 
+class Turns:
+    """Each agreement's RoundRobin for the assignments of one transaction; `save()` before it commits."""
+
+    def __init__(self) -> None:
+        self._by_agreement: dict[int, RoundRobin] = {}
+
+    def of(self, agreement: Agreement) -> RoundRobin:
+        if agreement.pk not in self._by_agreement:
+            self._by_agreement[agreement.pk] = RoundRobin(agreement)
+        return self._by_agreement[agreement.pk]
+
+    def save(self) -> None:
+        for round_robin in self._by_agreement.values():
+            round_robin.save()
+        self._by_agreement.clear()
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Evaluation and handoff
 
@@ -323,14 +340,13 @@ def _evaluate_locked(
         for lead_id, kind, at in rows.values_list("lead_id", "type", "occurred_at"):
             history[lead_id].append(ActivitySnapshot(kind, at))
     results: dict[int, Evaluation | None] = {}
-    turns: dict[int, RoundRobin] = {}  # the handoffs of this batch take turns from one locked cursor
+    turns = Turns()  # the handoffs of this batch take turns from one locked cursor per agreement
     for lead in leads:
         version = in_force[lead.agreement_id]
         since = windows.get(lead.agreement_id)
         activities = tuple(a for a in history[lead.pk] if since is not None and a.occurred_at > since)
         results[lead.pk] = _evaluate(lead, version, activities, actor, now, turns)
-    for round_robin in turns.values():
-        round_robin.save()
+    turns.save()
     return results
 
 
@@ -340,7 +356,7 @@ def _evaluate(
     activities: tuple[ActivitySnapshot, ...],
     actor: Actor,
     now: datetime,
-    turns: dict[int, RoundRobin],
+    turns: Turns,
 ) -> Evaluation | None:
     if version is None:
         Lead.objects.filter(pk=lead.pk).update(
@@ -401,9 +417,7 @@ def _evaluate(
             },
         )
     if transfer and lead.status == Status.NURTURING:
-        if version.agreement_id not in turns:
-            turns[version.agreement_id] = RoundRobin(version.agreement)
-        _hand_off(lead, verdict, version, now, turns[version.agreement_id])
+        _hand_off(lead, verdict, version, now, turns.of(version.agreement))
     return verdict
 
 

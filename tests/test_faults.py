@@ -4,7 +4,6 @@ down while leads are handed off. Each ends with every lead escalated, and every 
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections import Counter
@@ -18,6 +17,7 @@ from leads.models import Lead, LeadEvent, Outbox, PickupNotice, WebhookSubscript
 from leads.tasks import check_overdue_pickups, deliver_outbox
 from tests.factories import WARM, clone_leads, make_lead
 from tests.receiver import SECRET, Receiver, verify
+from tests.requirements import unavailable
 from tests.workers import RedisServer, Worker, publishing_to, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -107,10 +107,7 @@ def test_handoffs_while_redis_is_down_lose_nothing_and_send_once_it_is_back(
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     redis = RedisServer()
     if redis.binary is None:
-        reason = "needs the redis-server program, to run a private Redis it can stop and start"
-        if "redis" in os.environ.get("SLAPORTAL_REQUIRE", ""):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable("redis", "needs the redis-server program, to run a private Redis it can stop and start")
     hook = Receiver()
     try:
         WebhookSubscription.objects.create(url=hook.url, secret=SECRET, events=["lead.handed_off"])

@@ -44,7 +44,7 @@ def free_port() -> int:
 class Worker:
     """`celery worker` in its own process, on one queue, with the test's database."""
 
-    def __init__(self, *, broker_url: str, queue: str, env: dict[str, str] | None = None, pool: str = "solo"):
+    def __init__(self, *, broker_url: str, queue: str, env: dict[str, str] | None = None):
         self.output_path = Path(tempfile.mkstemp(prefix="celery-worker-", suffix=".log")[1])
         self._log = self.output_path.open("w")
         self.process = subprocess.Popen(
@@ -55,8 +55,7 @@ class Worker:
                 "-A",
                 "slaportal",
                 "worker",
-                f"--pool={pool}",
-                "--concurrency=1",
+                "--pool=solo",  # one process: SIGKILL ends the whole worker, as a lost machine would
                 "-Q",
                 queue,
                 "--without-heartbeat",
