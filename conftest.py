@@ -8,7 +8,31 @@ from __future__ import annotations
 
 import pytest
 
+from tests.clock import days_ahead, move_clock_from_environment
 from tests.requirements import unavailable
+
+_moved_clock = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any test or fixture reads the time, so the whole session lives on the moved clock.
+    global _moved_clock
+    _moved_clock = move_clock_from_environment()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _moved_clock is not None:
+        _moved_clock.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from django.utils import timezone
+
+    days = days_ahead()
+    if not days:
+        return "clock: today's (SLAPORTAL_CLOCK_AHEAD_DAYS=N moves it N days ahead)"
+    started = timezone.now().strftime("%Y-%m-%d %H:%M UTC")
+    return f"clock: SLAPORTAL_CLOCK_AHEAD_DAYS={days}, so the session starts at {started}"
 
 
 def _postgres_missing() -> str | None:

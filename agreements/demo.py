@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from agreements import services
 from agreements.defaults import demo_sections
-from agreements.models import Agreement, AgreementVersion, Team, TeamMember, VersionEvent
+from agreements.models import Agreement, AgreementVersion, Team, TeamMember
 from slaportal.roles import Role
 
 DEMO_PASSWORD = "demo-sla-2026"  # printed by `make run`; demo data only
@@ -75,21 +75,22 @@ def seed_agreements() -> list[str]:
         users[spec.username] = user
 
     if not Agreement.objects.filter(name=DEMO_AGREEMENT).exists():
+        # The demo tells a year of history (see leads.demo), so its SLA was written and signed a year ago.
+        signed = timezone.now() - timedelta(days=DEMO_HISTORY_DAYS)
         agreement = services.agreement_create(
             name=DEMO_AGREEMENT,
             marketing_team=teams["Marketing"],
             sales_team=teams["Sales"],
             sections=demo_sections(),
             actor=users["marketing"],
+            now=signed - timedelta(days=2),
         )
         version = agreement.versions.get(number=1)
-        services.version_submit(version=version, actor=users["marketing"])
-        services.version_sign(version=version, side="marketing", actor=users["marketing_lead"])
-        services.version_sign(version=version, side="sales", actor=users["manager"])
+        services.version_submit(version=version, actor=users["marketing"], now=signed - timedelta(days=1))
+        services.version_sign(
+            version=version, side="marketing", actor=users["marketing_lead"], now=signed - timedelta(hours=3)
+        )
+        services.version_sign(version=version, side="sales", actor=users["manager"], now=signed)
         assert AgreementVersion.objects.get(pk=version.pk).status == AgreementVersion.Status.ACTIVE
-        # The demo tells a year of history (see leads.demo), so its SLA was signed a year ago.
-        signed = timezone.now() - timedelta(days=DEMO_HISTORY_DAYS)
-        AgreementVersion.objects.filter(pk=version.pk).update(effective_from=signed)
-        VersionEvent.objects.filter(version=version).update(at=signed)
         created.append(f"agreement {DEMO_AGREEMENT!r} v1, signed and in force")
     return created

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from agreements.clauses import SECTION_KEYS, SECTION_TITLES, Clauses, parse_clauses
 
@@ -48,7 +49,8 @@ class Agreement(models.Model):
     sales_team = models.ForeignKey(
         Team, on_delete=models.PROTECT, related_name="+", limit_choices_to={"department": "sales"}
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the services from their clock (not auto_now), so a backdated history stays true.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
@@ -70,8 +72,8 @@ class AgreementVersion(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
     marketing_signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

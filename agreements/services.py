@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -57,12 +58,15 @@ def _validated(key: str, data: Any) -> dict[str, Any]:
     return normalised
 
 
-def _event(version: AgreementVersion, kind: str, actor: Any, **fields: Any) -> VersionEvent:
-    return VersionEvent.objects.create(version=version, kind=kind, actor=actor, at=timezone.now(), **fields)
+def _event(version: AgreementVersion, kind: str, actor: Any, now: datetime, **fields: Any) -> VersionEvent:
+    return VersionEvent.objects.create(version=version, kind=kind, actor=actor, at=now, **fields)
 
 
-def _move(version: AgreementVersion, *, expected: str, to: str, action: str, **changes: Any) -> None:
+def _move(
+    version: AgreementVersion, *, expected: str, to: str, action: str, now: datetime, **changes: Any
+) -> None:
     """Compare-and-set on the status: the update only lands if nobody moved the version first."""
+    changes["updated_at"] = now
     if not AgreementVersion.objects.filter(pk=version.pk, status=expected).update(status=to, **changes):
         raise VersionConflict(version, expected, action)
     version.status = to
@@ -78,8 +82,10 @@ def agreement_create(
     sales_team: Team,
     sections: dict[str, dict[str, Any]],
     actor: Any,
+    now: datetime | None = None,
 ) -> Agreement:
     """A new agreement with its first draft. `sections` maps key -> {"data": {...}, "prose": "..."}."""
+    now = now or timezone.now()
     if (
         marketing_team.department != Team.Department.MARKETING
         or sales_team.department != Team.Department.SALES
@@ -95,20 +101,27 @@ def agreement_create(
             errors.update({f"{key}.{path}" if path else key: msgs for path, msgs in exc.errors.items()})
     if errors:
         raise ClauseError(errors)
-    agreement = Agreement.objects.create(name=name, marketing_team=marketing_team, sales_team=sales_team)
-    version = AgreementVersion.objects.create(agreement=agreement, number=1, created_by=actor)
+    agreement = Agreement.objects.create(
+        name=name, marketing_team=marketing_team, sales_team=sales_team, created_at=now
+    )
+    version = AgreementVersion.objects.create(
+        agreement=agreement, number=1, created_by=actor, created_at=now, updated_at=now
+    )
     AgreementSection.objects.bulk_create(
         AgreementSection(
             version=version, key=key, data=cleaned[key], prose=sections.get(key, {}).get("prose", "")
         )
         for key in SECTION_KEYS
     )
-    _event(version, VersionEvent.Kind.CREATED, actor)
+    _event(version, VersionEvent.Kind.CREATED, actor, now)
     return agreement
 
 
-def version_create_draft(*, agreement: Agreement, actor: Any) -> AgreementVersion:
+def version_create_draft(
+    *, agreement: Agreement, actor: Any, now: datetime | None = None
+) -> AgreementVersion:
     """A new draft, starting as a copy of the version in force (or the latest one)."""
+    now = now or timezone.now()
     if not permissions.can_edit(actor):
         raise NotAllowed("Only marketing can start a new draft of the SLA.")
     try:
@@ -118,7 +131,9 @@ def version_create_draft(*, agreement: Agreement, actor: Any) -> AgreementVersio
                 or agreement.versions.order_by("-number").first()
             )
             number = (agreement.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-            draft = AgreementVersion.objects.create(agreement=agreement, number=number, created_by=actor)
+            draft = AgreementVersion.objects.create(
+                agreement=agreement, number=number, created_by=actor, created_at=now, updated_at=now
+            )
             if source is not None:
                 AgreementSection.objects.bulk_create(
                     AgreementSection(version=draft, key=s.key, data=s.data, prose=s.prose)
@@ -128,6 +143,7 @@ def version_create_draft(*, agreement: Agreement, actor: Any) -> AgreementVersio
                 draft,
                 VersionEvent.Kind.CREATED,
                 actor,
+                now,
                 comment=f"Copied from {source.label}" if source else "",
             )
     except IntegrityError:
@@ -142,9 +158,10 @@ def version_create_draft(*, agreement: Agreement, actor: Any) -> AgreementVersio
 
 @transaction.atomic
 def version_update_section(
-    *, version: AgreementVersion, key: str, data: Any, prose: str, actor: Any
+    *, version: AgreementVersion, key: str, data: Any, prose: str, actor: Any, now: datetime | None = None
 ) -> AgreementSection:
     """Replace one section of a draft. Raises ClauseError (nothing saved) when a clause is invalid."""
+    now = now or timezone.now()
     if not permissions.can_edit(actor):
         raise NotAllowed("Only marketing can edit the SLA.")
     if key not in SECTION_KEYS:
@@ -157,29 +174,33 @@ def version_update_section(
     section, _ = AgreementSection.objects.update_or_create(
         version=locked, key=key, defaults={"data": normalised, "prose": prose.strip()}
     )
-    AgreementVersion.objects.filter(pk=version.pk).update(updated_at=timezone.now())
-    _event(version, VersionEvent.Kind.EDITED, actor, section=key)
+    AgreementVersion.objects.filter(pk=version.pk).update(updated_at=now)
+    _event(version, VersionEvent.Kind.EDITED, actor, now, section=key)
     version.__dict__.pop("section_map", None)
     version.__dict__.pop("clauses", None)
     return section
 
 
 @transaction.atomic
-def version_submit(*, version: AgreementVersion, actor: Any) -> AgreementVersion:
+def version_submit(*, version: AgreementVersion, actor: Any, now: datetime | None = None) -> AgreementVersion:
     """Draft -> in review. The whole document must be valid: approvers sign what will be enforced."""
+    now = now or timezone.now()
     if not permissions.can_edit(actor):
         raise NotAllowed("Only marketing can submit the SLA for review.")
     sections = {s.key: s.data for s in version.sections.all()}
     parse_clauses(sections)
     _check_recipients(sections.get("reporting", {}))
-    _move(version, expected=Status.DRAFT, to=Status.IN_REVIEW, action="submit", submitted_at=timezone.now())
-    _event(version, VersionEvent.Kind.SUBMITTED, actor)
+    _move(version, expected=Status.DRAFT, to=Status.IN_REVIEW, action="submit", now=now, submitted_at=now)
+    _event(version, VersionEvent.Kind.SUBMITTED, actor, now)
     return version
 
 
 @transaction.atomic
-def version_sign(*, version: AgreementVersion, side: str, actor: Any) -> AgreementVersion:
+def version_sign(
+    *, version: AgreementVersion, side: str, actor: Any, now: datetime | None = None
+) -> AgreementVersion:
     """One department's sign-off; the second signature puts the version in force."""
+    now = now or timezone.now()
     if not permissions.can_sign(actor, side):
         raise NotAllowed(f"Only a {side} approver can sign for {side}.")
     # Signatures on one version are serialised, so the second signer always sees the first signature.
@@ -191,32 +212,44 @@ def version_sign(*, version: AgreementVersion, side: str, actor: Any) -> Agreeme
     other = "sales" if side == "marketing" else "marketing"
     if getattr(locked, f"{other}_signed_by_id") == actor.pk:
         raise NotAllowed("The two departments' signatures must come from two different people.")
-    now = timezone.now()
     setattr(locked, f"{side}_signed_by", actor)
     setattr(locked, f"{side}_signed_at", now)
+    locked.updated_at = now
     locked.save(update_fields=[f"{side}_signed_by", f"{side}_signed_at", "updated_at"])
-    _event(locked, VersionEvent.Kind.SIGNED, actor, side=side)
+    _event(locked, VersionEvent.Kind.SIGNED, actor, now, side=side)
     if locked.marketing_signed_by_id and locked.sales_signed_by_id:
         _activate(locked, now)
     return locked
 
 
-def _activate(version: AgreementVersion, now: Any) -> None:
+def _activate(version: AgreementVersion, now: datetime) -> None:
     # Lock the agreement: two versions of one agreement never take effect at the same moment.
     Agreement.objects.select_for_update().get(pk=version.agreement_id)
     previous = AgreementVersion.objects.filter(
         agreement_id=version.agreement_id, status=Status.ACTIVE
     ).first()
     if previous is not None:
-        _move(previous, expected=Status.ACTIVE, to=Status.SUPERSEDED, action="supersede", effective_until=now)
-        _event(previous, VersionEvent.Kind.SUPERSEDED, None, comment=f"Replaced by {version.label}")
-    _move(version, expected=Status.IN_REVIEW, to=Status.ACTIVE, action="activate", effective_from=now)
-    _event(version, VersionEvent.Kind.ACTIVATED, None, comment="Signed by marketing and sales")
+        _move(
+            previous,
+            expected=Status.ACTIVE,
+            to=Status.SUPERSEDED,
+            action="supersede",
+            now=now,
+            effective_until=now,
+        )
+        _event(previous, VersionEvent.Kind.SUPERSEDED, None, now, comment=f"Replaced by {version.label}")
+    _move(
+        version, expected=Status.IN_REVIEW, to=Status.ACTIVE, action="activate", now=now, effective_from=now
+    )
+    _event(version, VersionEvent.Kind.ACTIVATED, None, now, comment="Signed by marketing and sales")
 
 
 @transaction.atomic
-def version_return_to_draft(*, version: AgreementVersion, actor: Any, comment: str) -> AgreementVersion:
+def version_return_to_draft(
+    *, version: AgreementVersion, actor: Any, comment: str, now: datetime | None = None
+) -> AgreementVersion:
     """An approver sends a version under review back to marketing, saying why. Signatures are cleared."""
+    now = now or timezone.now()
     if not permissions.can_review(actor):
         raise NotAllowed("Only an approver can send a version back to draft.")
     comment = (comment or "").strip()
@@ -227,11 +260,12 @@ def version_return_to_draft(*, version: AgreementVersion, actor: Any, comment: s
         expected=Status.IN_REVIEW,
         to=Status.DRAFT,
         action="send back to draft",
+        now=now,
         submitted_at=None,
         marketing_signed_by=None,
         marketing_signed_at=None,
         sales_signed_by=None,
         sales_signed_at=None,
     )
-    _event(version, VersionEvent.Kind.RETURNED, actor, comment=comment[:5000])
+    _event(version, VersionEvent.Kind.RETURNED, actor, now, comment=comment[:5000])
     return version

@@ -176,7 +176,7 @@ def _breach(lead: Lead, now: datetime, memo: _SweepMemo) -> None:
         recipients += [m.email for m in managers]
     if lead.owner and lead.owner != missed_by:
         recipients.append(lead.owner.email)
-    outbox_email(to=recipients, subject=f"[SLA Portal] Pickup deadline missed: {lead}", body=body)
+    outbox_email(to=recipients, subject=f"[SLA Portal] Pickup deadline missed: {lead}", body=body, now=now)
 
 
 def leads_send_reminders(*, now: datetime | None = None, batch: int = 200) -> int:
@@ -229,6 +229,7 @@ def _remind(lead: Lead, now: datetime) -> int:
                 f"after that it is escalated (§handoff.escalation).\n\n"
                 f"Lead: {_lead_url(lead)}\n"
             ),
+            now=now,
         )
     return 1
 

@@ -129,7 +129,8 @@ class Activity(models.Model):
         max_length=200, unique=True, help_text="The same activity sent twice counts once."
     )
     details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When SLA Portal received it: the ingest's clock (not auto_now_add), like every write of that call.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]

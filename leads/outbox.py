@@ -71,25 +71,27 @@ def _nudge_after_commit() -> None:
 
 
 def outbox_add(*, channel: str, payload: dict[str, Any], now: datetime | None = None) -> Outbox:
-    message = Outbox.objects.create(channel=channel, payload=payload, next_attempt_at=now or timezone.now())
+    """Record a message, due at `now`: the clock of the change that caused it (the wall clock if none)."""
+    now = now or timezone.now()
+    message = Outbox.objects.create(channel=channel, payload=payload, next_attempt_at=now, created_at=now)
     _nudge_after_commit()
     return message
 
 
-def outbox_email(*, to: list[str], subject: str, body: str) -> Outbox | None:
+def outbox_email(*, to: list[str], subject: str, body: str, now: datetime | None = None) -> Outbox | None:
     recipients = sorted({address for address in to if address})
     if not recipients:
         return None
     return outbox_add(
-        channel=Outbox.Channel.EMAIL, payload={"to": recipients, "subject": subject, "body": body}
+        channel=Outbox.Channel.EMAIL, payload={"to": recipients, "subject": subject, "body": body}, now=now
     )
 
 
-def outbox_resend(*, message_ids: list[int]) -> int:
+def outbox_resend(*, message_ids: list[int], now: datetime | None = None) -> int:
     """Send these messages again now, from a fresh count of attempts (admins, after fixing the cause)."""
     with transaction.atomic():
         count = Outbox.objects.filter(pk__in=message_ids).update(
-            status=Outbox.Status.PENDING, next_attempt_at=timezone.now(), attempts=0
+            status=Outbox.Status.PENDING, next_attempt_at=now or timezone.now(), attempts=0
         )
         _nudge_after_commit()
     return count
@@ -124,7 +126,7 @@ def outbox_deliver(*, now: datetime | None = None, batch: int = 100) -> int:
                     message.next_attempt_at = now + backoff(message.attempts)
                 else:
                     message.status = Outbox.Status.SENT
-                    message.sent_at = timezone.now()
+                    message.sent_at = now
                     message.last_error = ""
                     sent += 1
                 message.save(update_fields=["attempts", "status", "next_attempt_at", "last_error", "sent_at"])

@@ -182,7 +182,9 @@ def lead_transition(
         )
         lead.refresh_from_db()
         if kind in WEBHOOK_EVENTS:
-            webhooks_emit_lead(WEBHOOK_EVENTS[kind], lead=lead, version=version, clause=clause, reason=reason)
+            webhooks_emit_lead(
+                WEBHOOK_EVENTS[kind], lead=lead, version=version, clause=clause, reason=reason, now=now
+            )
     return lead
 
 
@@ -679,6 +681,7 @@ def activities_ingest(
                 occurred_at=item["occurred_at"],
                 external_id=ext,
                 details=item.get("details") or {},
+                created_at=now,
             )
         # ignore_conflicts: a concurrent batch that stored the same activity first wins; it still counts once.
         Activity.objects.bulk_create(fresh.values(), ignore_conflicts=True, batch_size=1000)

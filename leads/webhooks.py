@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -41,11 +42,13 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def webhooks_emit(event: str, data: dict[str, Any] | Callable[[], dict[str, Any]]) -> int:
+def webhooks_emit(
+    event: str, data: dict[str, Any] | Callable[[], dict[str, Any]], *, now: datetime | None = None
+) -> int:
     """Queue `event` for every active subscription that wants it. Call inside the causing transaction.
 
     `data` may be a function: every lead transition calls this, and most have no subscriber, so the
-    payload is only built for one that has.
+    payload is only built for one that has. `now` is the causing change's clock: the event occurred then.
     """
     subscriptions = [
         s
@@ -54,10 +57,11 @@ def webhooks_emit(event: str, data: dict[str, Any] | Callable[[], dict[str, Any]
     ]
     if not subscriptions:
         return 0
+    now = now or timezone.now()
     body = json.dumps(
         {
             "event": event,
-            "occurred_at": timezone.now().isoformat(),
+            "occurred_at": now.astimezone(UTC).isoformat(),
             "data": data() if callable(data) else data,
         },
         cls=JSONEncoder,  # DRF's, so the lead reads exactly as in API responses
@@ -67,16 +71,23 @@ def webhooks_emit(event: str, data: dict[str, Any] | Callable[[], dict[str, Any]
         outbox_add(
             channel=Outbox.Channel.WEBHOOK,
             payload={"subscription": subscription.pk, "event": event, "body": body},
+            now=now,
         )
     return len(subscriptions)
 
 
 def webhooks_emit_lead(
-    event: str, *, lead: Lead, version: AgreementVersion | None, clause: str, reason: str
+    event: str,
+    *,
+    lead: Lead,
+    version: AgreementVersion | None,
+    clause: str,
+    reason: str,
+    now: datetime | None = None,
 ) -> int:
     """A lead event: the lead as the API shows it, and the SLA version, clause and reason behind it."""
     sla = {"version": version.number if version else None, "clause": clause, "reason": reason}
-    return webhooks_emit(event, lambda: {"lead": LeadSerializer(lead).data, "sla": sla})
+    return webhooks_emit(event, lambda: {"lead": LeadSerializer(lead).data, "sla": sla}, now=now)
 
 
 def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:

@@ -51,14 +51,14 @@ def report_build(
                 figures=figures,
                 built_at=now,
             )
-            _publish(report, version)
+            _publish(report, version, now)
     except IntegrityError:
         # A concurrent builder stored it first.
         return MonthlyReport.objects.get(agreement=agreement, period=period.label), False
     return report, True
 
 
-def _publish(report: MonthlyReport, version: AgreementVersion | None) -> None:
+def _publish(report: MonthlyReport, version: AgreementVersion | None, now: datetime) -> None:
     webhooks_emit(
         "report.published",
         {
@@ -67,6 +67,7 @@ def _publish(report: MonthlyReport, version: AgreementVersion | None) -> None:
             "period": report.period,
             "url": settings.SITE_URL + reverse("reporting:report", args=[report.pk]),
         },
+        now=now,
     )
     if version is None:
         return
@@ -79,6 +80,7 @@ def _publish(report: MonthlyReport, version: AgreementVersion | None) -> None:
         to=emails,
         subject=f"[SLA Portal] {report.agreement} report for {report.period}",
         body=summary(report, url),
+        now=now,
     )
 
 

@@ -20,7 +20,9 @@ def _make_filesystem_queue(sender: Celery, **kwargs: object) -> None:
     # does not exist yet, in the web process that publishes as much as in the worker.
     options = sender.conf.broker_transport_options or {}
     folders = [
-        options[key] for key in ("data_folder_in", "data_folder_out", "processed_folder") if options.get(key)
+        options[key]
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
+        if options.get(key)
     ]
     if sender.conf.beat_schedule_filename:
         folders.append(str(Path(sender.conf.beat_schedule_filename).parent))

@@ -192,6 +192,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_CELERY_QUEUE_DIR),
         "data_folder_out": str(_CELERY_QUEUE_DIR),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        # The exchange tables (kombu's default is ./control, in whatever folder the process started in).
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 else:

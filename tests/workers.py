@@ -16,6 +16,8 @@ from pathlib import Path
 
 from django.db import connection
 
+from tests.clock import days_ahead
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -41,6 +43,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def celery_command() -> list[str]:
+    """`python -m celery`, on the test session's clock when SLAPORTAL_CLOCK_AHEAD_DAYS moves it."""
+    if not days_ahead():
+        return [sys.executable, "-m", "celery"]
+    start = "from tests.clock import move_clock_from_environment; move_clock_from_environment()"
+    return [sys.executable, "-c", f"{start}; from celery.__main__ import main; main()"]
+
+
 class Worker:
     """`celery worker` in its own process, on one queue, with the test's database."""
 
@@ -49,9 +59,7 @@ class Worker:
         self._log = self.output_path.open("w")
         self.process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
+                *celery_command(),
                 "-A",
                 "slaportal",
                 "worker",

@@ -5,6 +5,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from agreements.demo import seed_agreements
+from agreements.models import AgreementVersion, VersionEvent
 from leads.demo import seed_leads
 from leads.models import Lead, LeadEvent
 
@@ -26,3 +27,17 @@ def test_demo_leads_are_consistent_with_the_demo_sla():
         assert lead.owner_id
     assert Lead.objects.exclude(status="nurturing").filter(sla_version=None).count() == 0
     assert Lead.objects.filter(created_at__lt=now - timezone.timedelta(days=300)).exists()
+
+
+def test_the_demo_sla_was_written_signed_and_in_force_on_one_history():
+    seed_agreements()
+    version = AgreementVersion.objects.get(number=1)
+    assert version.status == AgreementVersion.Status.ACTIVE
+    # Signed a year ago, and in force from the second signature: no date of today among them.
+    assert version.created_at < version.submitted_at < version.marketing_signed_at < version.sales_signed_at
+    assert version.sales_signed_at == version.effective_from < timezone.now() - timezone.timedelta(days=300)
+    assert version.updated_at == version.effective_from
+    events = list(VersionEvent.objects.filter(version=version).order_by("pk").values_list("kind", "at"))
+    assert [kind for kind, _ in events] == ["created", "submitted", "signed", "signed", "activated"]
+    assert [at for _, at in events] == sorted(at for _, at in events)
+    assert events[-1][1] == version.effective_from

@@ -16,8 +16,9 @@ from leads.services import Actor, lead_accept
 from tests import factories
 from tests.factories import WARM, make_lead
 
-pytestmark = pytest.mark.django_db
 WAW = ZoneInfo("Europe/Warsaw")
+# The story below happens on fixed days: the clock is pinned there for everything it touches.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(datetime(2026, 11, 23, 9, 0, tzinfo=WAW))]
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=WAW)
 TUESDAY_11 = datetime(2026, 11, 24, 11, 0, tzinfo=WAW)  # after the warm lead's 8-hour deadline
 

@@ -14,8 +14,13 @@ from leads.services import Actor
 from tests.agreements.test_race import run_together
 from tests.factories import WARM, make_lead
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Warsaw"))
+# The story below happens on fixed days: the clock is pinned there for everything it touches.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.time_machine(NOW - timedelta(hours=1)),
+]
 
 
 def outcomes(results):

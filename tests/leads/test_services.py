@@ -12,8 +12,9 @@ from leads.services import Actor
 from tests import factories
 from tests.factories import HOT, WARM, make_lead
 
-pytestmark = pytest.mark.django_db
 WAW = ZoneInfo("Europe/Warsaw")
+# The story below happens on fixed days: the clock is pinned there for everything it touches.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(datetime(2026, 11, 20, 9, 0, tzinfo=WAW))]
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=WAW)
 Status = Lead.Status
 

@@ -15,8 +15,9 @@ from leads.models import Lead
 from leads.services import ALLOWED, TRANSITIONS, Actor
 from tests.factories import WARM, make_lead
 
-pytestmark = pytest.mark.django_db
 START = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Warsaw"))
+# The story below happens on fixed days: the clock is pinned there for everything it touches.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(START - timedelta(hours=1))]
 TERMINAL = {Lead.Status.WON, Lead.Status.LOST, Lead.Status.DISQUALIFIED}
 _ids = itertools.count()
 

@@ -28,7 +28,7 @@ def lead(pipeline, rep):
 
 def test_inbox_lists_my_leads_most_urgent_first_and_accepts_in_place(client, pipeline, rep):
     now = timezone.now()
-    late = make_lead(external_id="late", now=now - timedelta(days=5), activities=WARM)
+    late = make_lead(external_id="late", now=now - timedelta(days=14), activities=WARM)  # past any holidays
     make_lead(external_id="mid", now=now, activities=WARM)  # goes to other_rep
     soon = make_lead(external_id="soon", now=now, activities=WARM)
     client.force_login(rep)

@@ -61,6 +61,23 @@ def test_a_malformed_boolean_setting_is_named():
     assert "DEBUG must be a boolean" in result.stderr
 
 
+def test_the_default_broker_writes_only_under_the_var_folder(tmp_path):
+    var, elsewhere = tmp_path / "var", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "DATABASE_URL")}
+    publish = "import django; django.setup(); from slaportal.celery import app; app.send_task('leads.ping')"
+    subprocess.run(
+        [sys.executable, "-c", publish],
+        cwd=elsewhere,
+        env={**env, "SLAPORTAL_VAR_DIR": str(var), "PYTHONPATH": str(ROOT)},
+        check=True,
+        timeout=120,
+    )
+    assert list(elsewhere.iterdir()) == []  # no ./control (kombu's default) in the working folder
+    assert (var / "celery" / "control" / "celery.exchange").is_file()
+    assert len(list((var / "celery" / "queue").iterdir())) == 1
+
+
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent(capsys):
     call_command("seed_demo")
