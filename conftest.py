@@ -106,7 +106,7 @@ def _fresh_version_cache():
 def _celery_runs_in_process():
     # After-commit nudges (the outbox) run in the test process instead of reaching a broker; the
     # real-worker test turns this off for itself.
-    from leads import outbox
+    from integrations import outbox
     from slaportal.celery import app
 
     app.conf.task_always_eager = True

@@ -14,8 +14,8 @@ import time
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
-from agreements.demo import ensure_roles, seed_agreements
 from agreements.models import AgreementVersion, Team, TeamMember
+from demo.sla import ensure_roles, seed_agreements
 from leads.models import Lead
 from slaportal.roles import Role
 
@@ -193,7 +193,7 @@ def marks() -> dict[str, int]:
     """The newest row of each table that a load writes to."""
     with connection.cursor() as cursor:
         result = {}
-        for table in ("leads_leadevent", "leads_activity", "leads_outbox", "leads_pickupnotice"):
+        for table in ("leads_leadevent", "leads_activity", "integrations_outbox", "leads_pickupnotice"):
             cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # fixed names, not input
             result[table] = cursor.fetchone()[0]
         return result

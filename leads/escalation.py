@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from agreements.clauses import hours_phrase
 from leads.models import Lead, LeadEvent, PickupNotice
-from leads.outbox import outbox_email
 from leads.services import Actor, Turns, deadline_fields, lead_transition
+from slaportal.publishing import tell
 from slaportal.roles import Role
 
 Status = Lead.Status
@@ -176,7 +176,7 @@ def _breach(lead: Lead, now: datetime, memo: _SweepMemo) -> None:
         recipients += [m.email for m in managers]
     if lead.owner and lead.owner != missed_by:
         recipients.append(lead.owner.email)
-    outbox_email(to=recipients, subject=f"[SLA Portal] Pickup deadline missed: {lead}", body=body, now=now)
+    tell(to=recipients, subject=f"[SLA Portal] Pickup deadline missed: {lead}", body=body, now=now)
 
 
 def leads_send_reminders(*, now: datetime | None = None, batch: int = 200) -> int:
@@ -219,7 +219,7 @@ def _remind(lead: Lead, now: datetime) -> int:
         details={"owner": lead.owner.username if lead.owner else None},
     )
     if lead.owner:
-        outbox_email(
+        tell(
             to=[lead.owner.email],
             subject=f"[SLA Portal] Pick up {lead} by {_when(lead.pickup_deadline, version)}",
             body=(

@@ -64,10 +64,6 @@ class ReassignForm(forms.Form):
         self.fields["owner"].choices = [(r.username, r.username) for r in reps if r.pk != lead.owner_id]
 
 
-class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What the token is for, such as 'HubSpot sync'.")
-
-
 class FeedbackForm(forms.Form):
     def __init__(self, *args: Any, lead: Lead, **kwargs: Any):
         super().__init__(*args, **kwargs)

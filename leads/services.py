@@ -27,7 +27,7 @@ from agreements.models import Agreement, AgreementVersion
 from leads import permissions
 from leads.models import Activity, AssignmentCursor, Feedback, Lead, LeadEvent
 from leads.selectors import available_reps
-from leads.webhooks import webhooks_emit_lead
+from slaportal.publishing import publish
 
 Status = Lead.Status
 Kind = LeadEvent.Kind
@@ -181,15 +181,14 @@ def lead_transition(
             details=details or {},
         )
         lead.refresh_from_db()
-        if kind in WEBHOOK_EVENTS:
-            webhooks_emit_lead(
-                WEBHOOK_EVENTS[kind], lead=lead, version=version, clause=clause, reason=reason, now=now
-            )
+        if kind in PUBLISHED_EVENTS:
+            sla = {"version": version.number if version else None, "clause": clause, "reason": reason}
+            publish(PUBLISHED_EVENTS[kind], subject=lead, sla=sla, now=now)
     return lead
 
 
-# Transitions that integrations hear about, as webhook events.
-WEBHOOK_EVENTS = {
+# The transitions published to whoever listens (integrations: webhook subscribers), by event name.
+PUBLISHED_EVENTS = {
     Kind.HANDED_OFF: "lead.handed_off",
     Kind.ACCEPTED: "lead.accepted",
     Kind.REJECTED: "lead.rejected",

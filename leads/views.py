@@ -21,7 +21,6 @@ from django_htmx.http import retarget
 
 from leads import permissions, selectors, services
 from leads.forms import (
-    ApiTokenForm,
     CloseForm,
     FeedbackForm,
     LeadFilterForm,
@@ -29,9 +28,8 @@ from leads.forms import (
     ReassignForm,
     RejectForm,
 )
-from leads.models import ApiToken, Lead
+from leads.models import Lead
 from leads.services import Actor
-from leads.tokens import token_create, token_revoke
 from slaportal.roles import Role, role_required
 
 Status = Lead.Status
@@ -317,33 +315,3 @@ def _render_row(request: HttpRequest, lead_id: int, *, status: int = 200, error:
         "row_error": error,
     }
     return render(request, "leads/_lead_row.html", context, status=status)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# API tokens (each user manages their own)
-
-
-@role_required(*ANY_ROLE)
-@require_http_methods(["GET", "POST"])
-def api_tokens(request: HttpRequest) -> HttpResponse:
-    created = None
-    form = ApiTokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        token, raw = token_create(user=request.user, name=form.cleaned_data["name"])
-        created = {"token": token, "raw": raw}
-        form = ApiTokenForm()
-    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
-    status = 422 if form.errors else 200
-    return render(
-        request, "leads/api_tokens.html", {"tokens": tokens, "form": form, "created": created}, status=status
-    )
-
-
-@role_required(*ANY_ROLE)
-@require_POST
-def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = ApiToken.objects.filter(pk=token_id, user=request.user).first()
-    if token is None:
-        raise Http404("No such token of yours.")
-    token_revoke(token=token)
-    return redirect("leads:api_tokens")

@@ -14,11 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements.models import Agreement, AgreementVersion
-from leads.outbox import outbox_email
-from leads.webhooks import webhooks_emit
 from reporting import selectors
 from reporting.models import MonthlyReport
 from reporting.periods import Period, ended_periods
+from slaportal.publishing import publish, tell
 
 
 def agreement_timezone(agreement: Agreement) -> str:
@@ -59,16 +58,7 @@ def report_build(
 
 
 def _publish(report: MonthlyReport, version: AgreementVersion | None, now: datetime) -> None:
-    webhooks_emit(
-        "report.published",
-        {
-            "id": report.pk,
-            "agreement": report.agreement_id,
-            "period": report.period,
-            "url": settings.SITE_URL + reverse("reporting:report", args=[report.pk]),
-        },
-        now=now,
-    )
+    publish("report.published", subject=report, now=now)
     if version is None:
         return
     names = version.clauses.reporting.recipients
@@ -76,7 +66,7 @@ def _publish(report: MonthlyReport, version: AgreementVersion | None, now: datet
         get_user_model().objects.filter(username__in=names, is_active=True).values_list("email", flat=True)
     )
     url = settings.SITE_URL + reverse("reporting:report", args=[report.pk])
-    outbox_email(
+    tell(
         to=emails,
         subject=f"[SLA Portal] {report.agreement} report for {report.period}",
         body=summary(report, url),

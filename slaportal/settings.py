@@ -48,11 +48,13 @@ INSTALLED_APPS = [
     "agreements",
     "leads",
     "reporting",
+    "integrations",
+    "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "slaportal.api.ApiBodyLimitMiddleware",
+    "integrations.api.common.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -147,22 +149,22 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SLA Portal <sla-portal@local
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "slaportal.authentication.BearerTokenAuthentication",
+        "integrations.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",  # the browser's session, with CSRF
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["slaportal.authentication.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.authentication.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE", "3000/min")},
-    "EXCEPTION_HANDLER": "slaportal.api.api_exception_handler",
+    "EXCEPTION_HANDLER": "integrations.api.common.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SLA Portal API",
     # The integration guide, shown at the top of /api/docs/; one file, also linked from the README.
-    "DESCRIPTION": (BASE_DIR / "slaportal" / "api_guide.md").read_text(encoding="utf-8"),
+    "DESCRIPTION": (BASE_DIR / "integrations" / "api" / "guide.md").read_text(encoding="utf-8"),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files, never a CDN
@@ -220,9 +222,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # The schedule lives in code, so every deployment runs the same periodic work.
 CELERY_BEAT_SCHEDULE = {
     "check-overdue-pickups": {"task": "leads.check_overdue_pickups", "schedule": 60.0},
-    "deliver-outbox": {"task": "leads.deliver_outbox", "schedule": 60.0},
+    "deliver-outbox": {"task": "integrations.deliver_outbox", "schedule": 60.0},
     "return-recycled-leads": {"task": "leads.return_recycled", "schedule": 3600.0},
-    "purge-idempotency-keys": {"task": "leads.purge_idempotency_keys", "schedule": 3600.0},
+    "purge-idempotency-keys": {"task": "integrations.purge_idempotency_keys", "schedule": 3600.0},
     # Daily; the builder catches up on every ended period that has no report yet.
     "build-reports": {"task": "reporting.build_due_reports", "schedule": crontab(hour=0, minute=30)},
 }

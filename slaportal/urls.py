@@ -15,7 +15,8 @@ urlpatterns = [
     path("agreements/", include("agreements.urls")),
     path("leads/", include("leads.urls")),
     path("reporting/", include("reporting.urls")),
-    path("api/", include("slaportal.api_urls")),
+    path("integrations/", include("integrations.urls")),
+    path("api/", include("integrations.api.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -23,10 +23,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agreements import services as agreement_services
+from integrations.models import WebhookSubscription
+from integrations.tokens import token_create
 from leads import services
-from leads.models import Lead, WebhookSubscription
+from leads.models import Lead
 from leads.services import Actor
-from leads.tokens import token_create
 from reporting.periods import Period
 from reporting.services import report_build
 from tests.factories import WARM, make_lead
@@ -188,15 +189,19 @@ TABLE: dict[str, Row] = {
         lead="accepted",
         body={"talk": "Good"},
     ),
-    "my API tokens": Row("leads:api_tokens", "get", "/leads/api-tokens/", browser(200, ROLES)),
+    "my API tokens": Row("integrations:api_tokens", "get", "/integrations/api-tokens/", browser(200, ROLES)),
     "new API token": Row(
-        "leads:api_tokens", "post", "/leads/api-tokens/", browser(200, ROLES), body={"name": "CRM"}
+        "integrations:api_tokens",
+        "post",
+        "/integrations/api-tokens/",
+        browser(200, ROLES),
+        body={"name": "CRM"},
     ),
     # The token is the rep's: nobody else can see it to revoke it.
     "revoke API token": Row(
-        "leads:api_token_revoke",
+        "integrations:api_token_revoke",
         "post",
-        "/leads/api-tokens/{token}/revoke/",
+        "/integrations/api-tokens/{token}/revoke/",
         {**browser(302, {"rep"}, others=404), "norole": 403},  # no role, no tokens page at all
     ),
     # Reports.

@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.models import LeadEvent, Outbox, WebhookSubscription
-from leads.tasks import check_overdue_pickups, deliver_outbox
+from integrations.models import Outbox, WebhookSubscription
+from integrations.tasks import deliver_outbox
+from leads.models import LeadEvent
+from leads.tasks import check_overdue_pickups
 from reporting.models import MonthlyReport
 from reporting.tasks import build_due_reports
 from slaportal.celery import app

@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leads import escalation, outbox, services
-from leads.models import Activity, Lead, LeadEvent, Outbox, WebhookSubscription
+from integrations import outbox
+from integrations.models import Outbox, WebhookSubscription
+from leads import escalation, services
+from leads.models import Activity, Lead, LeadEvent
 from leads.services import Actor
 from reporting.models import MonthlyReport
 from reporting.periods import Period

@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import leads.models
+import integrations.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -20,9 +20,9 @@ class Migration(migrations.Migration):
             name='WebhookSubscription',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=500, validators=[leads.models.validate_webhook_url])),
+                ('url', models.URLField(max_length=500, validators=[integrations.models.validate_webhook_url])),
                 ('secret', models.CharField(help_text='Shared secret for the HMAC-SHA256 signature; at least 16 characters.', max_length=200, validators=[django.core.validators.MinLengthValidator(16)])),
-                ('events', models.JSONField(default=list, help_text='A list of event names: lead.handed_off, lead.accepted, lead.rejected, lead.pickup_overdue, lead.reassigned, lead.closed, report.published.', validators=[leads.models.validate_webhook_events])),
+                ('events', models.JSONField(default=list, help_text='A list of event names: lead.handed_off, lead.accepted, lead.rejected, lead.pickup_overdue, lead.reassigned, lead.closed, report.published.', validators=[integrations.models.validate_webhook_events])),
                 ('is_active', models.BooleanField(default=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
             ],

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from leads.tokens import token_create
+from integrations.tokens import token_create
 
 
 @pytest.fixture

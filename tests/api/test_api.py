@@ -8,11 +8,12 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from integrations.authentication import TokenRateThrottle
+from integrations.models import ApiToken
+from integrations.tokens import token_revoke
 from leads import services
-from leads.models import Activity, ApiToken, Lead, LeadEvent
-from leads.tokens import token_revoke
+from leads.models import Activity, Lead, LeadEvent
 from reporting.periods import period_containing
-from slaportal.authentication import TokenRateThrottle
 from tests.factories import WARM, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -342,11 +343,11 @@ def test_schema_and_docs_are_served_without_a_cdn(client):
 
 def test_api_token_page_shows_a_token_once_and_revokes(client, marketer):
     client.force_login(marketer)
-    page = client.post("/leads/api-tokens/", {"name": "Zapier"}).content.decode()
+    page = client.post("/integrations/api-tokens/", {"name": "Zapier"}).content.decode()
     assert 'id="new-token"' in page
     token = ApiToken.objects.get(user=marketer)
-    assert 'id="new-token"' not in client.get("/leads/api-tokens/").content.decode()
-    client.post(f"/leads/api-tokens/{token.pk}/revoke/")
+    assert 'id="new-token"' not in client.get("/integrations/api-tokens/").content.decode()
+    client.post(f"/integrations/api-tokens/{token.pk}/revoke/")
     token.refresh_from_db()
     assert token.revoked_at is not None
 

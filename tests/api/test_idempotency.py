@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.idempotency import KEY_TTL, STALE_CLAIM, idempotency_purge
-from leads.models import IdempotencyRecord, Lead
+from integrations.idempotency import KEY_TTL, STALE_CLAIM, idempotency_purge
+from integrations.models import IdempotencyRecord
+from leads.models import Lead
 from tests.agreements.test_race import run_together
 from tests.api.test_api import LEAD
 from tests.factories import WARM, make_lead

@@ -19,8 +19,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from leads.models import Lead, WebhookSubscription
-from leads.tokens import token_create
+from integrations.models import WebhookSubscription
+from integrations.tokens import token_create
+from leads.models import Lead
 from slaportal.roles import Role
 from slaportal.wsgi import application
 from tests.factories import WARM, make_lead

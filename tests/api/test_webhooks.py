@@ -9,8 +9,10 @@ import pytest
 from django.conf import settings as settings_module
 from django.utils import timezone
 
-from leads import netguard, outbox, services, webhooks
-from leads.models import Lead, Outbox, WebhookSubscription
+from integrations import netguard, outbox, webhooks
+from integrations.models import Outbox, WebhookSubscription
+from leads import services
+from leads.models import Lead
 from leads.services import Actor
 from tests.factories import WARM, make_lead
 from tests.receiver import SECRET, Receiver, verify
@@ -158,7 +160,7 @@ def test_the_admin_refuses_internal_urls_and_unknown_events(client, admin_user, 
     settings.WEBHOOK_ALLOWED_HOSTS = []
     client.force_login(site_admin(admin_user))
     form = {"url": "http://10.1.2.3/hook", "secret": "short", "events": ["lead.exploded"]}
-    page = client.post("/admin/leads/webhooksubscription/add/", form)
+    page = client.post("/admin/integrations/webhooksubscription/add/", form)
     assert page.status_code == 200
     errors = page.context["adminform"].form.errors
     assert "internal address" in errors["url"][0]
@@ -177,10 +179,10 @@ def test_admins_see_deliveries_and_send_failed_ones_again(pipeline, receiver, cl
     message = Outbox.objects.get(channel="webhook")
     assert (message.status, message.last_error) == ("failed", "WebhookRefused: HTTP 503")
     client.force_login(site_admin(admin_user))
-    listing = client.get("/admin/leads/outbox/?channel__exact=webhook").content.decode()
+    listing = client.get("/admin/integrations/outbox/?channel__exact=webhook").content.decode()
     assert "lead.handed_off to subscription" in listing
     assert "HTTP 503" in listing
-    client.post("/admin/leads/outbox/", {"action": "resend", "_selected_action": [message.pk]})
+    client.post("/admin/integrations/outbox/", {"action": "resend", "_selected_action": [message.pk]})
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("sent", 1)  # Celery runs in-process here
     assert verify(hook.requests[-1])["event"] == "lead.handed_off"
@@ -190,7 +192,7 @@ def test_the_admin_saves_a_subscription_with_chosen_events(client, admin_user, s
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     client.force_login(site_admin(admin_user))
     form = {"url": "http://127.0.0.1:9/hook", "secret": SECRET, "events": ["lead.accepted", "lead.closed"]}
-    assert client.post("/admin/leads/webhooksubscription/add/", form).status_code == 302
+    assert client.post("/admin/integrations/webhooksubscription/add/", form).status_code == 302
     assert WebhookSubscription.objects.get().events == ["lead.accepted", "lead.closed"]
 
 
@@ -208,7 +210,7 @@ def test_deliveries_of_a_deleted_subscription_fail_at_once_unsent(pipeline, rece
 
 def test_the_guides_verification_code_accepts_real_deliveries_only(pipeline, receiver):
     """The Python snippet in the integration guide (shown at /api/docs/) works as printed."""
-    guide = (settings_module.BASE_DIR / "slaportal" / "api_guide.md").read_text()
+    guide = (settings_module.BASE_DIR / "integrations" / "api" / "guide.md").read_text()
     snippet = textwrap.dedent(guide.split("In Python:\n\n", 1)[1])
     namespace: dict = {}
     exec(snippet, namespace)  # our own documentation's code, run as a reader would

@@ -10,8 +10,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from leads import escalation, outbox
-from leads.models import Lead, LeadEvent, Outbox, PickupNotice
+from integrations import outbox
+from integrations.models import Outbox
+from leads import escalation
+from leads.models import Lead, LeadEvent, PickupNotice
 from leads.services import Actor, lead_accept
 from tests import factories
 from tests.factories import WARM, make_lead
@@ -141,7 +143,9 @@ def test_check_overdue_pickups_command(overdue, capsys):
     with time_machine.travel(TUESDAY_11, tick=False):
         call_command("check_overdue_pickups")
         assert timezone.now() == TUESDAY_11
-    assert "1 breach(es), 0 reminder(s), 1 e-mail(s) sent" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 breach(es), 0 reminder(s)" in out
+    assert "1 message(s) sent" in out
 
 
 def test_failed_delivery_is_retried_with_backoff_then_given_up(settings, monkeypatch):
@@ -211,7 +215,7 @@ def test_two_sweeps_at_once_escalate_every_lead_exactly_once(pipeline, manager):
 @pytest.mark.django_db(transaction=True)  # real commits, so the after-commit nudges really run
 def test_one_nudge_per_transaction_however_many_messages(monkeypatch):
     sent = []
-    monkeypatch.setattr("leads.tasks.deliver_outbox.apply_async", lambda **kw: sent.append(kw))
+    monkeypatch.setattr("integrations.tasks.deliver_outbox.apply_async", lambda **kw: sent.append(kw))
     with transaction.atomic():
         for n in range(5):
             outbox.outbox_email(to=[f"{n}@example.com"], subject="s", body="b")
@@ -228,7 +232,7 @@ def test_a_broker_found_down_pauses_the_nudges_not_the_writes(monkeypatch, caplo
         calls.append(kwargs)
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr("leads.tasks.deliver_outbox.apply_async", down)
+    monkeypatch.setattr("integrations.tasks.deliver_outbox.apply_async", down)
     for n in range(3):
         with transaction.atomic():
             outbox.outbox_email(to=[f"{n}@example.com"], subject="s", body="b")

@@ -13,7 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from leads import escalation, outbox, services
+from integrations import outbox
+from leads import escalation, services
 from leads.models import Lead
 from leads.services import Actor
 from reporting import selectors

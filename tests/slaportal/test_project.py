@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from agreements.demo import DEMO_USERS
 from agreements.models import AgreementVersion
+from demo.sla import DEMO_USERS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from leads.tokens import token_create
+from integrations.tokens import token_create
 
 
 class Command(BaseCommand):

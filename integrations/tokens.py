@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from leads.models import ApiToken
+from integrations.models import ApiToken
 
 PREFIX = "slp_"
 # Writing last_used_at on every request would make every API call a write; once a minute is enough.

@@ -10,11 +10,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from integrations.api.common import (
+    AGREEMENT_PARAM,
+    COMMON_ERRORS,
+    ErrorSerializer,
+    agreement_param,
+    require_role,
+)
 from reporting import selectors
 from reporting.models import MonthlyReport
 from reporting.periods import PeriodError, parse_period, period_containing
 from reporting.services import agreement_timezone
-from slaportal.api import AGREEMENT_PARAM, COMMON_ERRORS, ErrorSerializer, agreement_param, require_role
 from slaportal.roles import Role
 
 

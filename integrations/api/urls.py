@@ -2,10 +2,10 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from agreements.api import ActiveAgreementView
-from leads import api as leads_api
-from leads.api_webhooks import WebhookSubscriptionViewSet
-from reporting.api import MonthlyReportListView, ReportView
+from integrations.api import leads as leads_api
+from integrations.api.agreements import ActiveAgreementView
+from integrations.api.reports import MonthlyReportListView, ReportView
+from integrations.api.webhooks import WebhookSubscriptionViewSet
 from slaportal.views import api_not_found
 
 router = SimpleRouter()

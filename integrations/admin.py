@@ -3,8 +3,8 @@
 from django import forms
 from django.contrib import admin, messages
 
-from leads.models import WEBHOOK_EVENTS, ApiToken, Outbox, WebhookSubscription
-from leads.outbox import outbox_resend
+from integrations.models import WEBHOOK_EVENTS, ApiToken, Outbox, WebhookSubscription
+from integrations.outbox import outbox_resend
 
 
 class WebhookSubscriptionForm(forms.ModelForm):

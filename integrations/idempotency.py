@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from leads.models import IdempotencyRecord
+from integrations.models import IdempotencyRecord
 
 KEY_TTL = timedelta(hours=24)
 # A claim still without a response after this long belongs to a request that died (a killed worker): a

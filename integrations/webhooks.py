@@ -22,14 +22,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
-from agreements.models import AgreementVersion
-from leads.models import Lead, Outbox, WebhookSubscription
-from leads.netguard import guarded_open
-from leads.outbox import SENDERS, Undeliverable, outbox_add
-from leads.serializers import LeadSerializer
+from integrations.api.serializers import LeadSerializer
+from integrations.models import Outbox, WebhookSubscription
+from integrations.netguard import guarded_open
+from integrations.outbox import SENDERS, Undeliverable, outbox_add
+from leads.models import Lead
+from reporting.models import MonthlyReport
 
 TIMEOUT_SECONDS = 10
 
@@ -76,18 +79,19 @@ def webhooks_emit(
     return len(subscriptions)
 
 
-def webhooks_emit_lead(
-    event: str,
-    *,
-    lead: Lead,
-    version: AgreementVersion | None,
-    clause: str,
-    reason: str,
-    now: datetime | None = None,
-) -> int:
-    """A lead event: the lead as the API shows it, and the SLA version, clause and reason behind it."""
-    sla = {"version": version.number if version else None, "clause": clause, "reason": reason}
-    return webhooks_emit(event, lambda: {"lead": LeadSerializer(lead).data, "sla": sla}, now=now)
+def event_data(subject: Any, sla: dict[str, Any]) -> dict[str, Any]:
+    """An event's payload: a lead as the API shows it, with the SLA version, clause and reason behind the
+    step; or a report with its address."""
+    if isinstance(subject, Lead):
+        return {"lead": LeadSerializer(subject).data, "sla": sla}
+    if isinstance(subject, MonthlyReport):
+        return {
+            "id": subject.pk,
+            "agreement": subject.agreement_id,
+            "period": subject.period,
+            "url": settings.SITE_URL + reverse("reporting:report", args=[subject.pk]),
+        }
+    raise TypeError(f"No webhook payload for {type(subject).__name__}.")
 
 
 def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:

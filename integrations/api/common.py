@@ -24,14 +24,14 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from agreements.models import Agreement
+from integrations.authentication import BearerTokenAuthentication
+from integrations.idempotency import idempotency_claim, idempotency_release, idempotency_store
 from leads import services as lead_services
-from leads.idempotency import idempotency_claim, idempotency_release, idempotency_store
-from slaportal.authentication import BearerTokenAuthentication
 from slaportal.roles import Role, has_role
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "slaportal.authentication.BearerTokenAuthentication"
+    target_class = "integrations.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:

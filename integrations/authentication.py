@@ -1,4 +1,4 @@
-"""API authentication and throttling. Kept apart from slaportal.api because DRF imports these classes
+"""API authentication and throttling. Kept apart from integrations.api.common because DRF imports these
 while its own views module is still loading."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from leads.tokens import token_authenticate
+from integrations.tokens import token_authenticate
 
 
 class BearerTokenAuthentication(BaseAuthentication):

@@ -6,8 +6,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.permissions import BasePermission
 
-from leads.models import WEBHOOK_EVENTS, WebhookSubscription
-from slaportal.api import COMMON_ERRORS, WRITE_ERRORS, ErrorSerializer
+from integrations.api.common import COMMON_ERRORS, WRITE_ERRORS, ErrorSerializer
+from integrations.models import WEBHOOK_EVENTS, WebhookSubscription
 from slaportal.roles import Role, has_role
 
 

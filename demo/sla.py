@@ -75,7 +75,7 @@ def seed_agreements() -> list[str]:
         users[spec.username] = user
 
     if not Agreement.objects.filter(name=DEMO_AGREEMENT).exists():
-        # The demo tells a year of history (see leads.demo), so its SLA was written and signed a year ago.
+        # The demo tells a year of history (see demo.history), so its SLA was written and signed a year ago.
         signed = timezone.now() - timedelta(days=DEMO_HISTORY_DAYS)
         agreement = services.agreement_create(
             name=DEMO_AGREEMENT,

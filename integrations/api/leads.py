@@ -30,10 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads import permissions, selectors, services
-from leads.models import Lead, LeadEvent, Temperature
-from leads.serializers import CompanySerializer, LeadSerializer
-from slaportal.api import (
+from integrations.api.common import (
     COMMON_ERRORS,
     IDEMPOTENCY_HEADER,
     WRITE_ERRORS,
@@ -42,6 +39,9 @@ from slaportal.api import (
     idempotent,
     require_role,
 )
+from integrations.api.serializers import CompanySerializer, LeadSerializer
+from leads import permissions, selectors, services
+from leads.models import Lead, LeadEvent, Temperature
 from slaportal.roles import Role
 
 # ---------------------------------------------------------------------------------------------------------

@@ -4,9 +4,9 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
-from agreements.demo import seed_agreements
 from agreements.models import AgreementVersion, VersionEvent
-from leads.demo import seed_leads
+from demo.history import seed_leads
+from demo.sla import seed_agreements
 from leads.models import Lead, LeadEvent
 
 pytestmark = pytest.mark.django_db

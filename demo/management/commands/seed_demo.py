@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from agreements.demo import DEMO_PASSWORD, DEMO_USERS, seed_agreements
-from leads.demo import seed_leads
+from demo.history import seed_leads
+from demo.sla import DEMO_PASSWORD, DEMO_USERS, seed_agreements
 from reporting.services import reports_build_due
 
 

@@ -13,7 +13,13 @@ from rest_framework.views import APIView
 from agreements import selectors
 from agreements.clauses import CALENDAR_KEYS, to_data
 from agreements.models import Agreement
-from slaportal.api import AGREEMENT_PARAM, COMMON_ERRORS, ErrorSerializer, agreement_param, require_role
+from integrations.api.common import (
+    AGREEMENT_PARAM,
+    COMMON_ERRORS,
+    ErrorSerializer,
+    agreement_param,
+    require_role,
+)
 from slaportal.roles import Role
 
 

@@ -1,0 +1,146 @@
+"""What integrations hold: API tokens, idempotency keys, webhook subscriptions and the outbox of e-mails and
+webhook deliveries. The domain apps know none of these; they publish what happened (slaportal.publishing).
+
+These tables began in the leads app; migration 0001 takes them over with their rows (see its docstring).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinLengthValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.netguard import AddressRefused, check_url
+
+
+class Outbox(models.Model):
+    """Messages written in the same transaction as the change that caused them and sent after it commits.
+
+    A broker or mail server that is down delays them; it does not lose them (integrations.outbox delivers and
+    retries with backoff; beat sweeps what is due every minute)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        WEBHOOK = "webhook", "Webhook"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (gave up)"
+
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # integrations.outbox.outbox_deliver: what is due
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="outbox_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.status} ({self.pk})"
+
+
+class ApiToken(models.Model):
+    """A bearer token for integrations. Only its SHA-256 is stored; the token is shown once, at creation."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, help_text="The token's first characters, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) of {self.user}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a request sent with an Idempotency-Key; a retry gets it back unchanged."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Empty while in progress."
+    )
+    # Text, not JSON: a replay must be byte for byte the first response, and jsonb reorders keys.
+    response = models.TextField(blank=True, help_text="The first response's body, exactly as sent.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")]
+        # integrations.idempotency.idempotency_purge deletes by age every hour.
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} of {self.user_id}"
+
+
+WEBHOOK_EVENTS = (
+    "lead.handed_off",
+    "lead.accepted",
+    "lead.rejected",
+    "lead.pickup_overdue",
+    "lead.reassigned",
+    "lead.closed",
+    "report.published",
+)
+
+
+def validate_webhook_url(url: str) -> None:
+    # On the model rather than in a form, so the admin and the API refuse the same URLs.
+    try:
+        check_url(url)
+    except AddressRefused as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def validate_webhook_events(events: Any) -> None:
+    if not isinstance(events, list) or not events:
+        raise ValidationError(f"Give a list of one or more of: {', '.join(WEBHOOK_EVENTS)}.")
+    unknown = [str(e) for e in events if e not in WEBHOOK_EVENTS]
+    if unknown:
+        raise ValidationError(
+            f"Unknown event(s): {', '.join(unknown)}. Use any of: {', '.join(WEBHOOK_EVENTS)}."
+        )
+
+
+class WebhookSubscription(models.Model):
+    """Where to POST signed notifications of lead and report events."""
+
+    url = models.URLField(max_length=500, validators=[validate_webhook_url])
+    secret = models.CharField(
+        max_length=200,
+        validators=[MinLengthValidator(16)],
+        help_text="Shared secret for the HMAC-SHA256 signature; at least 16 characters.",
+    )
+    events = models.JSONField(
+        default=list,
+        validators=[validate_webhook_events],
+        help_text=f"A list of event names: {', '.join(WEBHOOK_EVENTS)}.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.url

@@ -1,0 +1,43 @@
+"""The API token page: each user makes and revokes their own tokens. Thin: forms in, services out."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from integrations.forms import ApiTokenForm
+from integrations.models import ApiToken
+from integrations.tokens import token_create, token_revoke
+from slaportal.roles import Role, role_required
+
+ANY_ROLE = tuple(Role)
+
+
+@role_required(*ANY_ROLE)
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    created = None
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        token, raw = token_create(user=request.user, name=form.cleaned_data["name"])
+        created = {"token": token, "raw": raw}
+        form = ApiTokenForm()
+    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    status = 422 if form.errors else 200
+    return render(
+        request,
+        "integrations/api_tokens.html",
+        {"tokens": tokens, "form": form, "created": created},
+        status=status,
+    )
+
+
+@role_required(*ANY_ROLE)
+@require_POST
+def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = ApiToken.objects.filter(pk=token_id, user=request.user).first()
+    if token is None:
+        raise Http404("No such token of yours.")
+    token_revoke(token=token)
+    return redirect("integrations:api_tokens")
