@@ -1,7 +1,11 @@
 """Browser editors for the SLA's sections.
 
 The forms only turn what was typed into the section's JSON (numbers, lists); the rules of the SLA are
-checked once, in agreements.clauses, and their errors are put back on the field they name.
+checked once, in agreements.clauses, and their errors are put back on the field they name. Choices,
+limits and field lists come from the section modules there, so an editor and its parser cannot drift.
+
+The editors stay here rather than beside their sections: the clauses package is pure Python that
+evaluation and models import, while an editor needs Django forms, the user table and AgreementSection.
 """
 
 from __future__ import annotations
@@ -13,20 +17,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.forms import BaseFormSet, formset_factory
 
-from agreements.clauses import (
-    CADENCES,
-    CALENDAR_KEYS,
-    DESTINATIONS,
-    ICP_FIELDS,
-    NUMBER_OPERATORS,
-    OPERATORS,
-    SIDES,
-    TEMPERATURES,
-    WEEKDAYS,
-    activity_label,
-    known_timezones,
-    supported_holiday_countries,
-)
+from agreements.clauses import feedback, goals, handoff, icp, reporting, temperature, terms
+from agreements.clauses.kit import CODE_MAX, MAX_LIST, MAX_TEXT, TEMPERATURES
 from agreements.models import AgreementSection
 
 PROSE_FIELD = {
@@ -52,8 +44,8 @@ def _number_text(value: Any) -> str:
 
 
 class GlossaryRow(forms.Form):
-    term = forms.CharField(max_length=100)
-    definition = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    term = forms.CharField(max_length=terms.GLOSSARY_TERM_MAX)
+    definition = forms.CharField(max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 # "50 - 200", "50..200", "50 to 200", "1 000 – 5 000"
@@ -74,11 +66,11 @@ BLANK = [("", "—")]
 
 class CriterionRow(forms.Form):
     field = forms.ChoiceField(
-        choices=BLANK + [(k, label.capitalize()) for k, (label, _) in ICP_FIELDS.items()]
+        choices=BLANK + [(k, label.capitalize()) for k, (label, _) in icp.ICP_FIELDS.items()]
     )
-    op = forms.ChoiceField(label="Operator", choices=BLANK + list(OPERATORS.items()))
+    op = forms.ChoiceField(label="Operator", choices=BLANK + list(icp.OPERATORS.items()))
     value = forms.CharField(
-        max_length=2000,
+        max_length=MAX_TEXT,
         help_text="A number; two numbers for between (50 - 200); a comma-separated list for in / not in.",
     )
 
@@ -106,25 +98,25 @@ class CriterionRow(forms.Form):
     def value_text(op: str, value: Any) -> str:
         if op == "between":
             return f"{_number_text(value[0])} - {_number_text(value[1])}"
-        if op in NUMBER_OPERATORS:
+        if op in icp.NUMBER_OPERATORS:
             return _number_text(value)
         return ", ".join(value)
 
 
 class RejectionRow(forms.Form):
-    code = forms.CharField(max_length=50)
-    label = forms.CharField(max_length=200)
-    destination = forms.ChoiceField(choices=BLANK + list(DESTINATIONS.items()))
+    code = forms.CharField(max_length=CODE_MAX)
+    label = forms.CharField(max_length=handoff.REASON_LABEL_MAX)
+    destination = forms.ChoiceField(choices=BLANK + list(handoff.DESTINATIONS.items()))
     recycle_days = forms.IntegerField(required=False, help_text="Only when the lead is recycled.")
 
 
 class QuestionRow(forms.Form):
-    code = forms.CharField(max_length=50)
-    text = forms.CharField(max_length=500)
+    code = forms.CharField(max_length=CODE_MAX)
+    text = forms.CharField(max_length=feedback.QUESTION_TEXT_MAX)
 
 
 def _formset(form: type[forms.Form]) -> type[BaseFormSet]:
-    return formset_factory(form, extra=1, can_delete=True, max_num=200, absolute_max=200)
+    return formset_factory(form, extra=1, can_delete=True, max_num=MAX_LIST, absolute_max=MAX_LIST)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -212,11 +204,13 @@ class TermsEditor(SectionEditor):
         {
             "marketing_lead_definition": forms.CharField(
                 label="Marketing's definition of a lead",
-                max_length=2000,
+                max_length=MAX_TEXT,
                 widget=forms.Textarea(attrs={"rows": 2}),
             ),
             "sales_lead_definition": forms.CharField(
-                label="Sales' definition of a lead", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+                label="Sales' definition of a lead",
+                max_length=MAX_TEXT,
+                widget=forms.Textarea(attrs={"rows": 2}),
             ),
         },
     )
@@ -247,7 +241,7 @@ class IcpEditor(SectionEditor):
                 "value": CriterionRow.value_text(c["op"], c["value"]),
             }
             for c in data.get("criteria", [])
-            if c.get("op") in OPERATORS and "value" in c
+            if c.get("op") in icp.OPERATORS and "value" in c
         ]
         return {}, {"criteria": criteria}
 
@@ -264,7 +258,7 @@ class TemperatureForm(forms.Form):
         help_text="One code per line, such as webinar_attendance. A new type gets its row below once saved.",
     )
     window_days = forms.IntegerField(label="Window (days)", help_text="Older activities do not count.")
-    owner = forms.ChoiceField(label="Who owns the classification", choices=list(SIDES.items()))
+    owner = forms.ChoiceField(label="Who owns the classification", choices=list(temperature.SIDES.items()))
     sales_hot_below_months = forms.IntegerField(label="Sales: hot when buying within less than (months)")
     sales_warm_up_to_months = forms.IntegerField(label="Sales: warm up to (months); colder beyond")
     prose = PROSE_FIELD["prose"]
@@ -277,10 +271,10 @@ class TemperatureForm(forms.Form):
             for level in TEMPERATURES:
                 name = f"rule_{level}_{activity}"
                 self.fields[name] = forms.IntegerField(
-                    required=False, min_value=0, label=f"{level} {activity_label(activity)}"
+                    required=False, min_value=0, label=f"{level} {temperature.activity_label(activity)}"
                 )
                 row.append(name)
-            self.grid.append((activity_label(activity), row))
+            self.grid.append((temperature.activity_label(activity), row))
 
     def grid_rows(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [(label, [self[name] for name in names]) for label, names in self.grid]
@@ -338,30 +332,23 @@ class GoalsEditor(SectionEditor):
             "deals_won_per_month": forms.IntegerField(label="Sales: deals won per month"),
         },
     )
-    _FIELDS = (
-        "mqls_icp_per_month",
-        "touches_per_account_per_month",
-        "pickup_within_sla_pct",
-        "acceptance_rate_pct",
-        "deals_won_per_month",
-    )
 
     def initial(self, data):
-        return {k: data.get(k) for k in self._FIELDS}, {}
+        return {k: data.get(k) for k in goals.FIELDS}, {}
 
     def build(self, cleaned, rows):
-        out = {k: cleaned[k] for k in self._FIELDS}
-        for k in ("pickup_within_sla_pct", "acceptance_rate_pct"):
+        out = {k: cleaned[k] for k in goals.FIELDS}
+        for k in goals.PERCENT_FIELDS:
             out[k] = float(out[k]) if out[k] is not None else None
         return out
 
 
 def _timezone_choices() -> list[tuple[str, str]]:
-    return [(tz, tz) for tz in sorted(known_timezones())]
+    return [(tz, tz) for tz in sorted(handoff.known_timezones())]
 
 
 def _country_choices() -> list[tuple[str, str]]:
-    return [("", "No public holidays")] + [(c, c) for c in sorted(supported_holiday_countries())]
+    return [("", "No public holidays")] + [(c, c) for c in sorted(handoff.supported_holiday_countries())]
 
 
 class HandoffForm(forms.Form):
@@ -374,7 +361,7 @@ class HandoffForm(forms.Form):
     pickup_hours_cold = forms.DecimalField(label="Pickup deadline, cold (business hours)", required=False)
     timezone = forms.ChoiceField(choices=_timezone_choices)
     working_days = forms.TypedMultipleChoiceField(
-        choices=list(enumerate(WEEKDAYS)), coerce=int, widget=forms.CheckboxSelectMultiple
+        choices=list(enumerate(handoff.WEEKDAYS)), coerce=int, widget=forms.CheckboxSelectMultiple
     )
     workday_start = forms.TimeField(label="Working day starts (HH:MM)")
     workday_end = forms.TimeField(label="Working day ends (HH:MM)")
@@ -386,7 +373,7 @@ class HandoffForm(forms.Form):
     escalation_reassign = forms.BooleanField(
         label="On a missed deadline, reassign to another rep", required=False
     )
-    nurture_owner = forms.CharField(label="Who nurtures leads", max_length=200)
+    nurture_owner = forms.CharField(label="Who nurtures leads", max_length=handoff.NURTURE_OWNER_MAX)
     prose = PROSE_FIELD["prose"]
 
 
@@ -397,7 +384,7 @@ class HandoffEditor(SectionEditor):
     _PLAIN = (
         "mql_threshold",
         "icp_fit_required",
-        *CALENDAR_KEYS,
+        *handoff.CALENDAR_KEYS,
         "escalation_notify_manager",
         "escalation_reassign",
         "nurture_owner",
@@ -413,7 +400,7 @@ class HandoffEditor(SectionEditor):
         out = {k: cleaned[k] for k in self._PLAIN}
         out["workday_start"] = cleaned["workday_start"].strftime("%H:%M")
         out["workday_end"] = cleaned["workday_end"].strftime("%H:%M")
-        out["assignment"] = "round_robin"
+        out["assignment"] = handoff.ASSIGNMENT
         out["pickup_hours"] = {
             level: float(cleaned[f"pickup_hours_{level}"])
             for level in TEMPERATURES
@@ -432,7 +419,7 @@ class HandoffEditor(SectionEditor):
 
 
 class ReportingForm(forms.Form):
-    cadence = forms.ChoiceField(choices=list(CADENCES.items()))
+    cadence = forms.ChoiceField(choices=list(reporting.CADENCES.items()))
     recipients = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
     prose = PROSE_FIELD["prose"]
 
