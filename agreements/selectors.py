@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
 
 from django.db.models import Prefetch, QuerySet
 
@@ -31,6 +29,15 @@ def agreement_list() -> QuerySet[Agreement]:
     )
 
 
+def default_agreement() -> Agreement | None:
+    """The agreement meant when none is named (leads sent without one, the API, the dashboard's calendar):
+    the oldest with a version in force, else the oldest; None before any exists."""
+    return (
+        Agreement.objects.filter(versions__status=Status.ACTIVE).order_by("pk").first()
+        or Agreement.objects.order_by("pk").first()
+    )
+
+
 def version_get(*, agreement_id: int, number: int) -> AgreementVersion:
     return _versions().get(agreement_id=agreement_id, number=number)
 
@@ -45,31 +52,38 @@ def active_version(*, agreement_id: int) -> AgreementVersion | None:
     return _versions().filter(agreement_id=agreement_id, status=Status.ACTIVE).first()
 
 
-@lru_cache(maxsize=128)
-def _loaded_version(pk: int, effective_from: datetime) -> AgreementVersion:
-    version = _versions().get(pk=pk)
-    version.clauses  # noqa: B018 - parse once, while the object is cached
-    version.calendar  # noqa: B018
+# Signed versions never change (only drafts are editable), so each is read and parsed once per process.
+_signed: dict[int, AgreementVersion] = {}
+
+
+def signed_version(pk: int) -> AgreementVersion:
+    """The version `pk` with its clauses parsed; a signed one (in force or superseded) from the process's
+    cache, the one cache of parsed versions. Treat the returned object as read-only."""
+    version = _signed.get(pk)
+    if version is None:
+        version = _versions().get(pk=pk)
+        version.clauses  # noqa: B018 - parse once, while the object is cached
+        version.calendar  # noqa: B018
+        if version.effective_from is not None:
+            _signed[pk] = version
     return version
 
 
 def active_version_for_evaluation(*, agreement_id: int) -> AgreementVersion | None:
     """The version in force, with its clauses parsed, for hot paths (ingest, evaluation, sweeps).
 
-    A version in force never changes (only drafts are editable), so its parsed form is cached per
-    process; one indexed query (one_active_version_per_agreement) says which version that is right now.
-    Treat the returned object as read-only.
+    One indexed query (one_active_version_per_agreement) says which version that is right now.
     """
-    row = (
+    pk = (
         AgreementVersion.objects.filter(agreement_id=agreement_id, status=Status.ACTIVE)
-        .values_list("pk", "effective_from")
+        .values_list("pk", flat=True)
         .first()
     )
-    return _loaded_version(*row) if row else None
+    return signed_version(pk) if pk else None
 
 
 def clear_version_cache() -> None:
-    _loaded_version.cache_clear()
+    _signed.clear()
 
 
 def open_version(*, agreement: Agreement) -> AgreementVersion | None:

@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from agreements import permissions, selectors, services
 from agreements.clauses import SECTION_KEYS, ClauseError
-from agreements.forms import EDITORS, CompareForm, ReturnToDraftForm
+from agreements.editors import EDITORS
+from agreements.forms import CompareForm, ReturnToDraftForm
 from agreements.models import Agreement, AgreementSection, AgreementVersion
 from slaportal.roles import Role, role_required
 

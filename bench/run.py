@@ -45,8 +45,8 @@ from django.utils import timezone  # noqa: E402
 from agreements.models import Agreement  # noqa: E402
 from bench import generate  # noqa: E402
 from integrations.tokens import token_create  # noqa: E402
-from leads import escalation  # noqa: E402
 from leads.models import Activity, Lead  # noqa: E402
+from leads.services import escalation  # noqa: E402
 from reporting.models import MonthlyReport  # noqa: E402
 from reporting.periods import period_containing  # noqa: E402
 from reporting.selectors import monthly_trends  # noqa: E402

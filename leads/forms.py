@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from leads import limits
 from leads.models import Lead, Temperature
 from leads.selectors import available_reps
 
@@ -34,7 +35,7 @@ class LeadFilterForm(forms.Form):
 
 class RejectForm(forms.Form):
     reason = forms.ChoiceField()
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=limits.REJECT_NOTE_MAX)
 
     def __init__(self, *args: Any, lead: Lead, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -47,7 +48,7 @@ class QualifyForm(forms.Form):
         choices=[("yes", "Yes"), ("no", "No")], coerce=lambda v: v == "yes", widget=forms.RadioSelect
     )
     purchase_timeframe_months = forms.IntegerField(
-        label="Purchase timeframe (months)", min_value=0, max_value=240
+        label="Purchase timeframe (months)", min_value=0, max_value=limits.PURCHASE_MONTHS_MAX
     )
 
 
@@ -69,5 +70,8 @@ class FeedbackForm(forms.Form):
         super().__init__(*args, **kwargs)
         for question in lead.sla_version.clauses.feedback.questions if lead.sla_version else ():
             self.fields[question.code] = forms.CharField(
-                label=question.text, required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+                label=question.text,
+                required=False,
+                max_length=limits.FEEDBACK_ANSWER_MAX,
+                widget=forms.Textarea(attrs={"rows": 2}),
             )

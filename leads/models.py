@@ -98,11 +98,11 @@ class Lead(models.Model):
             models.Index(fields=["status", "-updated_at"], name="lead_status_updated_idx"),
             # leads.services.leads_return_recycled: recycled leads that are due back
             models.Index(fields=["recycle_at"], condition=Q(status="recycled"), name="lead_recycle_due_idx"),
-            # leads.escalation.leads_escalate_overdue: the overdue sweep reads only leads awaiting pickup
+            # leads.services.escalation.leads_escalate_overdue: the sweep reads only leads awaiting pickup
             models.Index(
                 fields=["pickup_deadline"], condition=Q(status="handed_off"), name="lead_pickup_due_idx"
             ),
-            # leads.escalation.leads_send_reminders
+            # leads.services.escalation.leads_send_reminders
             models.Index(
                 fields=["reminder_at"], condition=Q(status="handed_off"), name="lead_reminder_due_idx"
             ),

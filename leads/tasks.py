@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from leads import escalation, services
+from leads import services
+from leads.services import escalation
 
 
 @shared_task(name="leads.check_overdue_pickups")

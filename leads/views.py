@@ -97,18 +97,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 
 
 def _lead_context(request: HttpRequest, lead: Lead, **forms: Any) -> dict[str, Any]:
-    user = request.user
-    owner = permissions.is_owner(user, lead)
-    manager = permissions.is_manager(user)
-    active = lead.status in (Status.ACCEPTED, Status.QUALIFIED)
-    actions = {
-        "accept": owner and lead.status == Status.HANDED_OFF,
-        "reject": owner and lead.status == Status.HANDED_OFF,
-        "qualify": owner and active,
-        "close": (owner or manager) and active,
-        "reassign": manager and lead.status in (Status.HANDED_OFF, Status.ACCEPTED, Status.QUALIFIED),
-        "feedback": owner and lead.status in services.FEEDBACK_STATUSES,
-    }
+    actions = services.allowed_actions(lead, request.user)
     return {
         "lead": lead,
         "actions": actions,

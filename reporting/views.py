@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from agreements.models import Agreement
+from agreements.selectors import default_agreement
 from reporting import charts, selectors, services
 from reporting.forms import DashboardFilterForm
 from reporting.models import MonthlyReport
@@ -36,7 +37,8 @@ def _period_choices(now, tz: str) -> list[tuple[str, str]]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     all_agreements = list(Agreement.objects.select_related("marketing_team", "sales_team").order_by("pk"))
-    tz = services.agreement_timezone(all_agreements[0]) if all_agreements else "UTC"
+    default = default_agreement()
+    tz = services.agreement_timezone(default) if default else "UTC"
     form = DashboardFilterForm(request.GET or None, periods=_period_choices(now, tz))
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
     agreements = all_agreements

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from integrations.models import Outbox, WebhookSubscription
 from integrations.tasks import deliver_outbox
-from leads import escalation
 from leads.models import Lead, LeadEvent, PickupNotice
+from leads.services import escalation
 from leads.tasks import check_overdue_pickups
 from tests.factories import WARM, clone_leads, make_lead
 from tests.receiver import SECRET, Receiver, verify

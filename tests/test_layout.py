@@ -9,6 +9,7 @@ in a circle. Every import counts, at the top of a module or inside a function.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,30 @@ def test_the_publishing_hook_is_heard():
 
     assert happened.has_listeners()
     assert notice.has_listeners()
+
+
+def test_every_lead_event_is_written_by_the_transition_core():
+    core = ROOT / "leads" / "services" / "transitions.py"
+    writers = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in project_modules().values()
+        if path != core
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"(?<!class )\bLeadEvent(\(|\.objects\.(create|bulk_create|get_or_create))", line)
+    ]
+    assert writers == []
+
+
+def test_the_lead_domain_holds_no_integration_plumbing():
+    plumbing = {"tokens", "webhooks", "idempotency", "outbox", "netguard", "api", "serializers"}
+    assert {path.stem for path in (ROOT / "leads").rglob("*.py")} & plumbing == set()
+
+
+def test_no_module_of_the_apps_is_a_maze():
+    # About 450 lines at most: past that a module holds two jobs and should be split by them.
+    long = {
+        name: lines
+        for name, path in project_modules().items()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 470
+    }
+    assert long == {}

@@ -14,9 +14,9 @@ import pytest
 
 from integrations import outbox
 from integrations.models import Outbox, WebhookSubscription
-from leads import escalation, services
+from leads import services
 from leads.models import Activity, Lead, LeadEvent
-from leads.services import Actor
+from leads.services import Actor, escalation
 from reporting.models import MonthlyReport
 from reporting.periods import Period
 from reporting.services import report_build

@@ -10,7 +10,7 @@ evaluations and lead events cite together with the version number.
 One module per section owns its dataclasses, parser, JSON form (`to_data`) and sentences; `kit` holds
 what they share. This module owns the registry of sections (their order is the document's), the
 dispatch through it, and `Clauses`, the whole parsed document. Everything the rest of the project uses
-is re-exported here; only the section editors (agreements/forms.py) reach into a section module, for the
+is re-exported here; only the section editors (agreements/editors.py) reach into a section module, for the
 limits and field lists they share with its parser.
 """
 

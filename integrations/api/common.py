@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from agreements.models import Agreement
+from agreements.selectors import default_agreement
 from integrations.authentication import BearerTokenAuthentication
 from integrations.idempotency import idempotency_claim, idempotency_release, idempotency_store
 from leads import services as lead_services
@@ -48,14 +49,16 @@ def require_role(request: Request, *roles: Role, message: str = "Your role does 
         raise PermissionDenied(message)
 
 
-AGREEMENT_PARAM = OpenApiParameter("agreement", int, description="An agreement id; the first one by default.")
+AGREEMENT_PARAM = OpenApiParameter(
+    "agreement", int, description="An agreement id; by default the oldest with a version in force."
+)
 
 
 def agreement_param(request: Request) -> Agreement | None:
-    """The agreement that ?agreement= names (the first one without it); None when there is no such one."""
+    """The agreement that ?agreement= names (the default one without it); None when there is no such one."""
     raw = request.query_params.get("agreement")
     if raw is None:
-        return Agreement.objects.order_by("pk").first()
+        return default_agreement()
     if not (raw.isdigit() and len(raw) <= 18):  # longer ids overflow the database's integer
         raise serializers.ValidationError({"agreement": ["Give an agreement id."]})
     return Agreement.objects.filter(pk=int(raw)).first()

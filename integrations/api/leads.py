@@ -40,7 +40,8 @@ from integrations.api.common import (
     require_role,
 )
 from integrations.api.serializers import CompanySerializer, LeadSerializer
-from leads import permissions, selectors, services
+from leads import limits, permissions, selectors, services
+from leads.limits import LEAD_TEXT_MAX as TEXT
 from leads.models import Lead, LeadEvent, Temperature
 from slaportal.roles import Role
 
@@ -49,12 +50,14 @@ from slaportal.roles import Role
 
 
 class LeadWriteSerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=200, help_text="The CRM's id: create or update by it.")
-    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    job_title = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    source = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    external_id = serializers.CharField(
+        max_length=limits.EXTERNAL_ID_MAX, help_text="The CRM's id: create or update by it."
+    )
+    email = serializers.EmailField(max_length=TEXT["email"], required=False, allow_blank=True)
+    first_name = serializers.CharField(max_length=TEXT["first_name"], required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=TEXT["last_name"], required=False, allow_blank=True)
+    job_title = serializers.CharField(max_length=TEXT["job_title"], required=False, allow_blank=True)
+    source = serializers.CharField(max_length=TEXT["source"], required=False, allow_blank=True)
     company = CompanySerializer(required=False)
 
 
@@ -80,11 +83,11 @@ class LeadEventSerializer(serializers.ModelSerializer):
 
 
 class ActivitySerializer(serializers.Serializer):
-    lead_external_id = serializers.CharField(max_length=200)
+    lead_external_id = serializers.CharField(max_length=limits.EXTERNAL_ID_MAX)
     type = serializers.CharField(max_length=50, help_text="One of the activity types of the SLA in force.")
     occurred_at = serializers.DateTimeField()
     external_id = serializers.CharField(
-        max_length=200, help_text="The same external_id twice is stored once."
+        max_length=limits.EXTERNAL_ID_MAX, help_text="The same external_id twice is stored once."
     )
     details = serializers.DictField(required=False, child=serializers.JSONField())
 
@@ -99,12 +102,12 @@ class RejectSerializer(serializers.Serializer):
     reason = serializers.CharField(
         max_length=50, help_text="A rejection reason code of the lead's SLA version."
     )
-    note = serializers.CharField(max_length=2000)
+    note = serializers.CharField(max_length=limits.REJECT_NOTE_MAX)
 
 
 class QualifySerializer(serializers.Serializer):
     product_potential = serializers.BooleanField()
-    purchase_timeframe_months = serializers.IntegerField(min_value=0, max_value=240)
+    purchase_timeframe_months = serializers.IntegerField(min_value=0, max_value=limits.PURCHASE_MONTHS_MAX)
 
 
 class CloseSerializer(serializers.Serializer):
@@ -112,12 +115,14 @@ class CloseSerializer(serializers.Serializer):
 
 
 class ReassignSerializer(serializers.Serializer):
-    owner = serializers.CharField(max_length=150, help_text="Username of an available sales rep.")
+    owner = serializers.CharField(
+        max_length=limits.USERNAME_MAX, help_text="Username of an available sales rep."
+    )
 
 
 class FeedbackSerializer(serializers.Serializer):
     answers = serializers.DictField(
-        child=serializers.CharField(max_length=5000, allow_blank=True),
+        child=serializers.CharField(max_length=limits.FEEDBACK_ANSWER_MAX, allow_blank=True),
         help_text="Question code -> answer, for the feedback questions of the lead's SLA version.",
     )
 
@@ -264,10 +269,9 @@ class ActivityIngestView(APIView):
     def post(self, request: Request) -> Response:
         require_role(request, *permissions.SENDS_LEADS_ROLES, message=SENDS_LEADS_ONLY)
         many = isinstance(request.data, list)
-        if many and len(request.data) > 1000:
-            return Response(
-                {"detail": "Invalid input.", "errors": {"non_field_errors": ["At most 1,000 items."]}}, 400
-            )
+        if many and len(request.data) > limits.ACTIVITIES_PER_REQUEST:
+            message = f"At most {limits.ACTIVITIES_PER_REQUEST:,} items."
+            return Response({"detail": "Invalid input.", "errors": {"non_field_errors": [message]}}, 400)
         if many and not request.data:
             return Response(
                 {"detail": "Invalid input.", "errors": {"non_field_errors": ["Send at least one."]}}, 400

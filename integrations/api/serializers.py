@@ -7,11 +7,16 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from leads import limits
 from leads.models import Lead, Temperature
+
+TEXT = limits.LEAD_TEXT_MAX
 
 
 class CompanySerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, source="company_name")
+    name = serializers.CharField(
+        max_length=TEXT["company_name"], required=False, allow_blank=True, source="company_name"
+    )
     employees = serializers.IntegerField(
         min_value=0, max_value=100_000_000, required=False, allow_null=True, source="company_employees"
     )
@@ -25,7 +30,7 @@ class CompanySerializer(serializers.Serializer):
         source="company_annual_revenue",
     )
     industry = serializers.CharField(
-        max_length=100, required=False, allow_blank=True, source="company_industry"
+        max_length=TEXT["company_industry"], required=False, allow_blank=True, source="company_industry"
     )
     country = serializers.CharField(
         max_length=2,

@@ -12,9 +12,8 @@ from django.db import connection, transaction
 
 from integrations import outbox
 from integrations.models import Outbox
-from leads import escalation
 from leads.models import Lead, LeadEvent, PickupNotice
-from leads.services import Actor, lead_accept
+from leads.services import Actor, escalation, lead_accept
 from tests import factories
 from tests.factories import WARM, make_lead
 
@@ -55,10 +54,10 @@ def test_a_breach_another_sweep_recorded_at_the_same_instant_is_not_claimed_agai
     PickupNotice.objects.create(
         lead=overdue, assignment_no=overdue.assignment_no, kind="breach", at=TUESDAY_11
     )
-    assert escalation._record_breaches([overdue.pk], TUESDAY_11) == set()
+    assert escalation._claim_notices(PickupNotice.Kind.BREACH, [overdue.pk], TUESDAY_11) == set()
     assert PickupNotice.objects.filter(kind="breach").count() == 1
     Lead.objects.filter(pk=overdue.pk).update(assignment_no=overdue.assignment_no + 1)  # reassigned since
-    assert escalation._record_breaches([overdue.pk], TUESDAY_11) == {overdue.pk}
+    assert escalation._claim_notices(PickupNotice.Kind.BREACH, [overdue.pk], TUESDAY_11) == {overdue.pk}
 
 
 def test_breach_email_names_the_clause_and_links_the_lead(overdue, rep, other_rep, manager):

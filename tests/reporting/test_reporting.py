@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from integrations import outbox
-from leads import escalation, services
+from leads import services
 from leads.models import Lead
-from leads.services import Actor
+from leads.services import Actor, escalation
 from reporting import selectors
 from reporting.models import MonthlyReport
 from reporting.periods import Period, ended_periods, parse_period

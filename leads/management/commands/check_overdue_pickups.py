@@ -1,7 +1,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from leads.escalation import check_overdue_pickups
+from leads.services.escalation import check_overdue_pickups
 
 
 class Command(BaseCommand):

@@ -2,8 +2,9 @@
 
 Set-based: each sweep reads overdue (or due-for-reminder) leads through a partial index, in batches it
 claims with SELECT ... FOR UPDATE SKIP LOCKED, so concurrent sweeps share the work instead of repeating it.
-Idempotent: the PickupNotice unique constraint allows one breach and one reminder per assignment; a
-sweep that loses that race (or runs twice) records nothing more.
+Idempotent: the PickupNotice unique constraint allows one breach and one reminder per assignment, and both
+are claimed the same way (`_claim_notices`); a sweep that loses that race (or runs twice) records nothing
+more. Recycled leads whose waiting time is over go back to nurture here too: periodic work on deadlines.
 """
 
 from __future__ import annotations
@@ -14,18 +15,22 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
 from agreements.clauses import hours_phrase
+from agreements.selectors import signed_version
 from leads.models import Lead, LeadEvent, PickupNotice
-from leads.services import Actor, Turns, deadline_fields, lead_transition
+from leads.services.assignment import Turns, deadline_fields
+from leads.services.transitions import lead_transition, record_event
+from leads.services.vocabulary import Actor, TransitionConflict
 from slaportal.publishing import tell
 from slaportal.roles import Role
 
 Status = Lead.Status
+Kind = LeadEvent.Kind
 
 
 @dataclass
@@ -69,18 +74,12 @@ def overdue_leads(now: datetime) -> Any:
     )
 
 
-class _SweepMemo:
-    """What every lead of one sweep shares: parsed SLA versions (signed ones never change) and managers."""
+class _Sweep:
+    """What every lead of one sweep shares: each sales team's managers, and the turns of the batch."""
 
     def __init__(self) -> None:
-        self._versions: dict[int, Any] = {}
         self._managers: dict[int, list[Any]] = {}
         self.turns = Turns()  # for the batch in progress: its cursors stay locked until it commits
-
-    def version(self, lead: Lead) -> Any:
-        if lead.sla_version_id not in self._versions:
-            self._versions[lead.sla_version_id] = lead.sla_version
-        return self._versions[lead.sla_version_id]
 
     def managers(self, lead: Lead) -> list[Any]:
         if lead.agreement.sales_team_id not in self._managers:
@@ -88,11 +87,12 @@ class _SweepMemo:
         return self._managers[lead.agreement.sales_team_id]
 
 
-def _record_breaches(ids: list[int], now: datetime) -> set[int]:
-    """Insert this assignment's breach notice for each lead; return the leads whose notice this sweep wrote.
+def _claim_notices(kind: str, ids: list[int], now: datetime) -> set[int]:
+    """Insert this assignment's notice of `kind` (breach or reminder) for each lead; return the leads whose
+    notice this sweep wrote.
 
     One statement for the batch. A notice another sweep already recorded is left alone (the unique
-    constraint) and not returned, so that lead is skipped here: one breach per assignment, whatever runs.
+    constraint) and not returned, so that lead is skipped here: one notice per assignment, whatever runs.
     """
     notice, lead = PickupNotice._meta, Lead._meta
     placeholders = ", ".join(["%s"] * len(ids))
@@ -101,7 +101,7 @@ def _record_breaches(ids: list[int], now: datetime) -> set[int]:
             f"""INSERT INTO {notice.db_table} (lead_id, assignment_no, kind, at)
                 SELECT id, assignment_no, %s, %s FROM {lead.db_table} WHERE id IN ({placeholders})
                 ON CONFLICT DO NOTHING RETURNING lead_id""",
-            [PickupNotice.Kind.BREACH.value, now, *ids],
+            [str(kind), now, *ids],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -111,25 +111,25 @@ def leads_escalate_overdue(*, now: datetime | None = None, batch: int = 200) -> 
     now = now or timezone.now()
     result = SweepResult()
     overdue = overdue_leads(now)
-    memo = _SweepMemo()
+    sweep = _Sweep()
     while True:
         with transaction.atomic():
             ids = _claim(overdue, batch)
             if not ids:
                 return result
-            mine = _record_breaches(ids, now)
-            for lead in Lead.objects.filter(pk__in=mine).select_related("owner", "sla_version", "agreement"):
-                _breach(lead, now, memo)
+            mine = _claim_notices(PickupNotice.Kind.BREACH, ids, now)
+            for lead in Lead.objects.filter(pk__in=mine).select_related("owner", "agreement"):
+                _breach(lead, now, sweep)
                 result.breached += 1
-            memo.turns.save()
+            sweep.turns.save()
 
 
-def _breach(lead: Lead, now: datetime, memo: _SweepMemo) -> None:
-    version = memo.version(lead)
+def _breach(lead: Lead, now: datetime, sweep: _Sweep) -> None:
+    version = signed_version(lead.sla_version_id)
     handoff = version.clauses.handoff
     missed_by = lead.owner
-    managers = memo.managers(lead)
-    turns = memo.turns.of(lead.agreement)
+    managers = sweep.managers(lead)
+    turns = sweep.turns.of(lead.agreement)
     new_owner = turns.next(exclude_user_id=lead.owner_id) if handoff.escalation_reassign else None
     if new_owner is not None:
         changes = {"owner": new_owner, **deadline_fields(version, lead.handoff_temperature, now)}
@@ -145,7 +145,7 @@ def _breach(lead: Lead, now: datetime, memo: _SweepMemo) -> None:
         lead=lead,
         to=Status.HANDED_OFF,
         actor=Actor.system(),
-        kind=LeadEvent.Kind.BREACHED,
+        kind=Kind.BREACHED,
         action="escalate",
         now=now,
         expected_owner_id=lead.owner_id,
@@ -192,28 +192,21 @@ def leads_send_reminders(*, now: datetime | None = None, batch: int = 200) -> in
             ids = _claim(due, batch)
             if not ids:
                 return sent
-            for lead in Lead.objects.filter(pk__in=ids).select_related("owner", "sla_version"):
-                sent += _remind(lead, now)
+            # Whatever happens next, these assignments' reminder time is used up.
+            Lead.objects.filter(pk__in=ids).update(reminder_at=None)
+            mine = _claim_notices(PickupNotice.Kind.REMINDER, ids, now)
+            for lead in Lead.objects.filter(pk__in=mine).select_related("owner"):
+                _remind(lead, now)
+                sent += 1
 
 
-def _remind(lead: Lead, now: datetime) -> int:
-    # Whatever happens next, this assignment's reminder time is used up.
-    Lead.objects.filter(pk=lead.pk).update(reminder_at=None)
-    try:
-        with transaction.atomic():
-            PickupNotice.objects.create(
-                lead=lead, assignment_no=lead.assignment_no, kind=PickupNotice.Kind.REMINDER, at=now
-            )
-    except IntegrityError:
-        return 0
-    version = lead.sla_version
-    LeadEvent.objects.create(
-        lead=lead,
-        kind=LeadEvent.Kind.REMINDED,
-        at=now,
-        actor_type=LeadEvent.ActorType.SYSTEM,
-        from_status=lead.status,
-        to_status=lead.status,
+def _remind(lead: Lead, now: datetime) -> None:
+    version = signed_version(lead.sla_version_id)
+    record_event(
+        lead,
+        Kind.REMINDED,
+        Actor.system(),
+        now,
         sla_version=version,
         clause=f"handoff.pickup.{lead.handoff_temperature}",
         details={"owner": lead.owner.username if lead.owner else None},
@@ -231,7 +224,6 @@ def _remind(lead: Lead, now: datetime) -> int:
             ),
             now=now,
         )
-    return 1
 
 
 def check_overdue_pickups(*, now: datetime | None = None) -> SweepResult:
@@ -240,3 +232,31 @@ def check_overdue_pickups(*, now: datetime | None = None) -> SweepResult:
     result = SweepResult(reminded=leads_send_reminders(now=now))
     result.breached = leads_escalate_overdue(now=now).breached
     return result
+
+
+def leads_return_recycled(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Recycled leads whose waiting time is over go back to marketing's nurture. Returns how many."""
+    now = now or timezone.now()
+    due = list(
+        Lead.objects.filter(status=Status.RECYCLED, recycle_at__lte=now).order_by("recycle_at")[:batch]
+    )
+    moved = 0
+    for lead in due:
+        try:
+            lead_transition(
+                lead=lead,
+                to=Status.NURTURING,
+                actor=Actor.system(),
+                kind=Kind.RETURNED,
+                action="return to nurture",
+                now=now,
+                version=lead.sla_version,
+                clause=f"handoff.rejection.{lead.rejection_reason}" if lead.rejection_reason else "",
+                reason=lead.rejection_reason,
+                recycle_at=None,
+                nurture_since=now,
+            )
+            moved += 1
+        except TransitionConflict:
+            continue  # another worker returned it first
+    return moved

@@ -1,0 +1,202 @@
+"""Evaluation and handoff: a lead measured against the SLA in force, and handed to sales when it says so."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from agreements import selectors as agreement_selectors
+from agreements.evaluation import ActivitySnapshot, Evaluation, LeadSnapshot, evaluate
+from agreements.models import AgreementVersion
+from leads.models import Activity, Lead, LeadEvent
+from leads.services.assignment import RoundRobin, Turns, deadline_fields
+from leads.services.transitions import lead_transition, record_event
+from leads.services.vocabulary import Actor
+
+Status = Lead.Status
+Kind = LeadEvent.Kind
+
+
+class InForce(dict):
+    """Active versions by agreement id, for one request or batch (clauses are parsed once)."""
+
+    def get_active(self, agreement_id: int) -> AgreementVersion | None:
+        if agreement_id not in self:
+            self[agreement_id] = agreement_selectors.active_version_for_evaluation(agreement_id=agreement_id)
+        return self[agreement_id]
+
+
+def leads_evaluate(
+    *,
+    lead_ids: Iterable[int],
+    actor: Actor,
+    now: datetime | None = None,
+    versions: InForce | None = None,
+) -> dict[int, Evaluation | None]:
+    """Re-evaluate these leads, each against its agreement's SLA in force, handing off those it says to.
+
+    A batch costs two reads whatever its size: the leads (locked) and their activities in the window.
+    """
+    now = now or timezone.now()
+    versions = versions if versions is not None else InForce()
+    with transaction.atomic():
+        # One evaluation of a lead at a time: two activity batches for it must not both hand it off.
+        # Locked in id order, so two batches that share leads wait for each other instead of deadlocking.
+        leads = list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk"))
+        return _evaluate_locked(leads, actor=actor, now=now, versions=versions)
+
+
+def _evaluate_locked(
+    leads: list[Lead], *, actor: Actor, now: datetime, versions: InForce, new: bool = False
+) -> dict[int, Evaluation | None]:
+    """Evaluate leads this transaction holds locked (or has just created: `new`, so no activities yet).
+    The lead objects are brought up to date."""
+    in_force = {
+        agreement_id: versions.get_active(agreement_id) for agreement_id in {x.agreement_id for x in leads}
+    }
+    windows = {
+        agreement_id: now - timedelta(days=version.clauses.temperature.window_days)
+        for agreement_id, version in in_force.items()
+        if version is not None
+    }
+    history: dict[int, list[ActivitySnapshot]] = {lead.pk: [] for lead in leads}
+    if windows and not new:
+        rows = Activity.objects.filter(
+            lead_id__in=list(history), occurred_at__gt=min(windows.values()), occurred_at__lte=now
+        ).order_by("lead_id", "-occurred_at", "-pk")  # each lead's newest first, as Activity orders
+        for lead_id, kind, at in rows.values_list("lead_id", "type", "occurred_at"):
+            history[lead_id].append(ActivitySnapshot(kind, at))
+    results: dict[int, Evaluation | None] = {}
+    turns = Turns()  # the handoffs of this batch take turns from one locked cursor per agreement
+    for lead in leads:
+        version = in_force[lead.agreement_id]
+        since = windows.get(lead.agreement_id)
+        activities = tuple(a for a in history[lead.pk] if since is not None and a.occurred_at > since)
+        results[lead.pk] = _evaluate(lead, version, activities, actor, now, turns)
+    turns.save()
+    return results
+
+
+def _evaluate(
+    lead: Lead,
+    version: AgreementVersion | None,
+    activities: tuple[ActivitySnapshot, ...],
+    actor: Actor,
+    now: datetime,
+    turns: Turns,
+) -> Evaluation | None:
+    if version is None:
+        Lead.objects.filter(pk=lead.pk).update(
+            explanation={"evaluated_at": now.isoformat(), "error": "No version of the SLA is in force."}
+        )
+        return None
+    clauses = version.clauses
+    verdict = evaluate(_snapshot(lead, activities), clauses, now)
+    checks = [check.as_dict() for check in verdict.checks]
+    transfer = verdict.transfer
+    if transfer and lead.nurture_since and not any(a.occurred_at > lead.nurture_since for a in activities):
+        # Sales handed it back: the same engagement must not bounce it straight back to sales.
+        transfer = False
+        checks.append(
+            {
+                "clause": "handoff.threshold",
+                "matched": False,
+                "rule": "A lead sales handed back goes to sales again only after new engagement.",
+                "detail": f"back in nurture since {now_text(lead.nurture_since)}; no engagement since",
+            }
+        )
+    explanation = {
+        "version_id": version.pk,
+        "version": version.number,
+        "evaluated_at": now.isoformat(),
+        "icp_fit": verdict.icp_fit,
+        "marketing_temperature": verdict.marketing_temperature,
+        "is_mql": verdict.is_mql,
+        "transfer": transfer,
+        "checks": checks,
+    }
+    outcome = (verdict.marketing_temperature, verdict.icp_fit, verdict.is_mql)
+    changed = outcome != (lead.marketing_temperature, lead.icp_fit, lead.is_mql)
+    updates: dict[str, Any] = {
+        "marketing_temperature": verdict.marketing_temperature,
+        "icp_fit": verdict.icp_fit,
+        "is_mql": verdict.is_mql,
+        "explanation": explanation,
+        "updated_at": now,
+    }
+    if verdict.is_mql and lead.mql_at is None:
+        updates["mql_at"] = now
+    Lead.objects.filter(pk=lead.pk).update(**updates)
+    for name, value in updates.items():
+        setattr(lead, name, value)
+    if changed:
+        record_event(
+            lead,
+            Kind.EVALUATED,
+            actor,
+            now,
+            sla_version=version,
+            clause=verdict.deciding_clause,
+            details={
+                "marketing_temperature": verdict.marketing_temperature,
+                "icp_fit": verdict.icp_fit,
+                "is_mql": verdict.is_mql,
+            },
+        )
+    if transfer and lead.status == Status.NURTURING:
+        _hand_off(lead, verdict, version, now, turns.of(version.agreement))
+    return verdict
+
+
+def now_text(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _snapshot(lead: Lead, activities: tuple[ActivitySnapshot, ...]) -> LeadSnapshot:
+    return LeadSnapshot(
+        company_employees=lead.company_employees,
+        company_annual_revenue=lead.company_annual_revenue,
+        company_industry=lead.company_industry,
+        company_country=lead.company_country,
+        job_title=lead.job_title,
+        activities=activities,
+    )
+
+
+def _hand_off(
+    lead: Lead, verdict: Evaluation, version: AgreementVersion, now: datetime, turns: RoundRobin
+) -> Lead:
+    rep = turns.next()
+    return lead_transition(
+        lead=lead,
+        to=Status.HANDED_OFF,
+        actor=Actor.system(),
+        kind=Kind.HANDED_OFF,
+        action="hand off",
+        now=now,
+        version=version,
+        clause=verdict.deciding_clause,
+        details={
+            "temperature": verdict.marketing_temperature,
+            "pickup_hours": verdict.pickup_hours,
+            "owner": rep.username if rep else None,
+            "assignment": "handoff.assignment" if rep else "no available rep: waits for the sales manager",
+        },
+        owner=rep,
+        sla_version=version,
+        handoff_temperature=verdict.marketing_temperature,
+        handed_off_at=now,
+        **deadline_fields(version, verdict.marketing_temperature, now),
+        assignment_no=F("assignment_no") + 1,
+        accepted_at=None,
+        picked_up_at=None,
+        pickup_business_minutes=None,
+        pickup_within_sla=None,
+        rejection_reason="",
+        recycle_at=None,
+    )
