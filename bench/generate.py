@@ -16,7 +16,8 @@ from django.db import connection, transaction
 
 from agreements.models import AgreementVersion, Team, TeamMember
 from demo.sla import ensure_roles, seed_agreements
-from leads.models import Lead
+from integrations.models import IdempotencyRecord, Outbox
+from leads.models import Activity, Lead, LeadEvent, PickupNotice
 from slaportal.roles import Role
 
 REPS = 20
@@ -193,7 +194,12 @@ def marks() -> dict[str, int]:
     """The newest row of each table that a load writes to."""
     with connection.cursor() as cursor:
         result = {}
-        for table in ("leads_leadevent", "leads_activity", "integrations_outbox", "leads_pickupnotice"):
+        for table in (
+            LeadEvent._meta.db_table,
+            Activity._meta.db_table,
+            Outbox._meta.db_table,
+            PickupNotice._meta.db_table,
+        ):
             cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # fixed names, not input
             result[table] = cursor.fetchone()[0]
         return result
@@ -204,16 +210,17 @@ def restore(since: dict[str, int]) -> int:
     loaded. Returns how many bench leads were put back."""
     columns = [f.column for f in Lead._meta.concrete_fields if not f.primary_key]
     assignments = ", ".join(f'"{c}" = o."{c}"' for c in columns)
+    events = LeadEvent._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE leads_lead AS l SET {assignments} FROM {ORIGIN} AS o
-                WHERE l.id = o.id AND l.id IN (SELECT lead_id FROM leads_leadevent WHERE id > %s)""",
-            [since["leads_leadevent"]],
+                WHERE l.id = o.id AND l.id IN (SELECT lead_id FROM {events} WHERE id > %s)""",
+            [since[events]],
         )
         restored = cursor.rowcount
         for table, mark in since.items():
             cursor.execute(f"DELETE FROM {table} WHERE id > %s", [mark])
         # The load's own leads; their events went with the rows above.
         cursor.execute("DELETE FROM leads_lead WHERE external_id LIKE 'load-%%'")
-        cursor.execute("DELETE FROM leads_idempotencyrecord")
+        cursor.execute(f"DELETE FROM {IdempotencyRecord._meta.db_table}")
     return restored

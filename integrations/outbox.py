@@ -29,7 +29,7 @@ class Undeliverable(Exception):
     """A sender's word that retrying cannot help (its subscription is gone): the message fails at once."""
 
 
-# channel -> function(payload, message id) that raises on failure; leads.webhooks registers its own.
+# channel -> function(payload, message id) that raises on failure; integrations.webhooks registers its own.
 SENDERS: dict[str, Callable[[dict[str, Any], int | None], None]] = {}
 
 
