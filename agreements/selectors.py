@@ -58,7 +58,9 @@ _signed: dict[int, AgreementVersion] = {}
 
 def signed_version(pk: int) -> AgreementVersion:
     """The version `pk` with its clauses parsed; a signed one (in force or superseded) from the process's
-    cache, the one cache of parsed versions. Treat the returned object as read-only."""
+    cache, the one cache of parsed versions. Treat the returned object as read-only, and read only what a
+    signature fixes (number, clauses, calendar, effective_from, the agreement's id): status,
+    effective_until and updated_at change when a later version supersedes it."""
     version = _signed.get(pk)
     if version is None:
         version = _versions().get(pk=pk)

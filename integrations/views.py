@@ -12,18 +12,22 @@ from integrations.tokens import token_create, token_revoke
 from slaportal.roles import Role, role_required
 
 ANY_ROLE = tuple(Role)
+# Post/Redirect/Get: the new token waits in the session for the one page that shows it, so a reload
+# neither creates a second token nor shows this one again.
+NEW_TOKEN = "integrations.new_api_token"
 
 
 @role_required(*ANY_ROLE)
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    created = None
     form = ApiTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         token, raw = token_create(user=request.user, name=form.cleaned_data["name"])
-        created = {"token": token, "raw": raw}
-        form = ApiTokenForm()
+        request.session[NEW_TOKEN] = {"id": token.pk, "raw": raw}
+        return redirect("integrations:api_tokens")
     tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    new = request.session.pop(NEW_TOKEN, None) if request.method == "GET" else None
+    created = next(({"token": t, "raw": new["raw"]} for t in tokens if new and t.pk == new["id"]), None)
     status = 422 if form.errors else 200
     return render(
         request,

@@ -125,7 +125,7 @@ class Activity(models.Model):
     )
     details = models.JSONField(default=dict, blank=True)
     # When SLA Portal received it: the ingest's clock (not auto_now_add), like every write of that call.
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]
@@ -235,7 +235,8 @@ class AssignmentCursor(models.Model):
     last_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    # The clock of the batch that took the turn (leads.services.assignment), not auto_now.
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
     def __str__(self) -> str:
         return f"Round-robin of {self.team}"

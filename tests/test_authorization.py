@@ -194,7 +194,7 @@ TABLE: dict[str, Row] = {
         "integrations:api_tokens",
         "post",
         "/integrations/api-tokens/",
-        browser(200, ROLES),
+        browser(302, ROLES),  # Post/Redirect/Get: the new token is shown on the page it redirects to
         body={"name": "CRM"},
     ),
     # The token is the rep's: nobody else can see it to revoke it.

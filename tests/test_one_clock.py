@@ -33,7 +33,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(WALL_CLOCK, tick=F
 def subscribed(pipeline):
     # Directly in the table: the API's own checks are tested elsewhere; here only the clock matters.
     return WebhookSubscription.objects.create(
-        url="https://crm.example.com/hook", secret="s" * 32, events=["lead.handed_off", "report.published"]
+        url="https://crm.example.com/hook",
+        secret="s" * 32,
+        events=["lead.handed_off", "lead.accepted", "report.published"],
     )
 
 
@@ -83,3 +85,6 @@ def test_sales_actions_write_their_now(pipeline, rep, subscribed):
     lead = services.lead_accept(lead=lead, actor=Actor.of(rep), now=accepted_at)
     assert (lead.accepted_at, lead.picked_up_at, lead.updated_at) == (accepted_at,) * 3
     assert lead.events.get(kind="accepted").at == accepted_at
+    (message,) = Outbox.objects.filter(payload__event="lead.accepted")
+    assert (message.created_at, message.next_attempt_at) == (accepted_at, accepted_at)
+    assert datetime.fromisoformat(json.loads(message.payload["body"])["occurred_at"]) == accepted_at

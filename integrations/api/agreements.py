@@ -20,6 +20,7 @@ from integrations.api.common import (
     agreement_param,
     require_role,
 )
+from integrations.api.strict import StrictQuery
 from slaportal.roles import Role
 
 
@@ -86,7 +87,9 @@ def active_agreement_data(agreement: Agreement) -> dict[str, Any] | None:
     }
 
 
-class ActiveAgreementView(APIView):
+class ActiveAgreementView(StrictQuery, APIView):
+    query_params = ("agreement",)
+
     @extend_schema(
         summary="The SLA version in force",
         parameters=[AGREEMENT_PARAM],

@@ -82,8 +82,14 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-# Responses every authenticated endpoint may give, for the schema.
-COMMON_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 413: ErrorSerializer, 429: ErrorSerializer}
+# Responses every authenticated endpoint may give, for the schema (400: an unknown query parameter, at least).
+COMMON_ERRORS = {
+    400: ErrorSerializer,
+    401: ErrorSerializer,
+    403: ErrorSerializer,
+    413: ErrorSerializer,
+    429: ErrorSerializer,
+}
 # And those that take a JSON body: anything else is a 415.
 WRITE_ERRORS = {**COMMON_ERRORS, 415: ErrorSerializer}
 

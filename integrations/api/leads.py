@@ -40,6 +40,7 @@ from integrations.api.common import (
     require_role,
 )
 from integrations.api.serializers import CompanySerializer, LeadSerializer
+from integrations.api.strict import StrictBooleanFilter, StrictFields, StrictQuery, whole_number
 from leads import limits, permissions, selectors, services
 from leads.limits import LEAD_TEXT_MAX as TEXT
 from leads.models import Lead, LeadEvent, Temperature
@@ -49,9 +50,11 @@ from slaportal.roles import Role
 # Serializers
 
 
-class LeadWriteSerializer(serializers.Serializer):
+class LeadWriteSerializer(StrictFields, serializers.Serializer):
     external_id = serializers.CharField(
-        max_length=limits.EXTERNAL_ID_MAX, help_text="The CRM's id: create or update by it."
+        max_length=limits.EXTERNAL_ID_MAX,
+        trim_whitespace=False,  # an id is used exactly as sent; the service refuses one padded with spaces
+        help_text="The CRM's id: create or update by it.",
     )
     email = serializers.EmailField(max_length=TEXT["email"], required=False, allow_blank=True)
     first_name = serializers.CharField(max_length=TEXT["first_name"], required=False, allow_blank=True)
@@ -82,12 +85,14 @@ class LeadEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ActivitySerializer(serializers.Serializer):
-    lead_external_id = serializers.CharField(max_length=limits.EXTERNAL_ID_MAX)
+class ActivitySerializer(StrictFields, serializers.Serializer):
+    lead_external_id = serializers.CharField(max_length=limits.EXTERNAL_ID_MAX, trim_whitespace=False)
     type = serializers.CharField(max_length=50, help_text="One of the activity types of the SLA in force.")
     occurred_at = serializers.DateTimeField()
     external_id = serializers.CharField(
-        max_length=limits.EXTERNAL_ID_MAX, help_text="The same external_id twice is stored once."
+        max_length=limits.EXTERNAL_ID_MAX,
+        trim_whitespace=False,
+        help_text="The same external_id twice is stored once.",
     )
     details = serializers.DictField(required=False, child=serializers.JSONField())
 
@@ -98,29 +103,29 @@ class IngestResultSerializer(serializers.Serializer):
     lead_ids = serializers.ListField(child=serializers.IntegerField())
 
 
-class RejectSerializer(serializers.Serializer):
+class RejectSerializer(StrictFields, serializers.Serializer):
     reason = serializers.CharField(
         max_length=50, help_text="A rejection reason code of the lead's SLA version."
     )
     note = serializers.CharField(max_length=limits.REJECT_NOTE_MAX)
 
 
-class QualifySerializer(serializers.Serializer):
+class QualifySerializer(StrictFields, serializers.Serializer):
     product_potential = serializers.BooleanField()
     purchase_timeframe_months = serializers.IntegerField(min_value=0, max_value=limits.PURCHASE_MONTHS_MAX)
 
 
-class CloseSerializer(serializers.Serializer):
+class CloseSerializer(StrictFields, serializers.Serializer):
     outcome = serializers.ChoiceField(choices=["won", "lost"])
 
 
-class ReassignSerializer(serializers.Serializer):
+class ReassignSerializer(StrictFields, serializers.Serializer):
     owner = serializers.CharField(
         max_length=limits.USERNAME_MAX, help_text="Username of an available sales rep."
     )
 
 
-class FeedbackSerializer(serializers.Serializer):
+class FeedbackSerializer(StrictFields, serializers.Serializer):
     answers = serializers.DictField(
         child=serializers.CharField(max_length=limits.FEEDBACK_ANSWER_MAX, allow_blank=True),
         help_text="Question code -> answer, for the feedback questions of the lead's SLA version.",
@@ -158,13 +163,14 @@ SENDS_LEADS_ONLY = "Only marketing, and integrations acting for it, send leads a
 class LeadFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Lead.Status.choices)
     marketing_temperature = filters.ChoiceFilter(choices=Temperature.choices)
-    icp_fit = filters.BooleanFilter()
+    icp_fit = StrictBooleanFilter(help_text="true or false.")
     owner = filters.CharFilter(field_name="owner__username")
+    external_id = filters.CharFilter(help_text="The CRM's id of the lead, exactly: the lead known by it.")
     updated_since = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Lead
-        fields = ["status", "marketing_temperature", "icp_fit", "owner", "updated_since"]
+        fields = ["status", "marketing_temperature", "icp_fit", "owner", "updated_since", "external_id"]
 
 
 class LeadCursor(CursorPagination):
@@ -172,6 +178,15 @@ class LeadCursor(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Request) -> int:
+        size = whole_number(
+            request.query_params.get(self.page_size_query_param),
+            name=self.page_size_query_param,
+            low=1,
+            high=self.max_page_size,
+        )
+        return self.page_size if size is None else size
 
     def decode_cursor(self, request: Request) -> Any:
         # A cursor that is not one of ours is bad input (400), not a missing page (DRF's 404).
@@ -181,7 +196,7 @@ class LeadCursor(CursorPagination):
             raise serializers.ValidationError({"cursor": ["Not a cursor from a previous page."]}) from None
 
 
-class LeadListCreateView(generics.ListAPIView):
+class LeadListCreateView(StrictQuery, generics.ListAPIView):
     serializer_class = LeadSerializer
     filter_backends = [filters.DjangoFilterBackend]
     filterset_class = LeadFilter
@@ -229,13 +244,13 @@ def _lead_for(request: Request, lead_id: int) -> Lead:
     return lead
 
 
-class LeadDetailView(APIView):
+class LeadDetailView(StrictQuery, APIView):
     @extend_schema(summary="A lead", responses={200: LeadSerializer, 404: ErrorSerializer, **COMMON_ERRORS})
     def get(self, request: Request, lead_id: int) -> Response:
         return Response(LeadSerializer(_lead_for(request, lead_id)).data)
 
 
-class LeadEventsView(APIView):
+class LeadEventsView(StrictQuery, APIView):
     @extend_schema(
         summary="A lead's timeline",
         responses={200: LeadEventSerializer(many=True), 404: ErrorSerializer, **COMMON_ERRORS},
@@ -252,7 +267,7 @@ def _item_errors(errors: dict[int, Any], *, many: bool) -> serializers.Validatio
     return serializers.ValidationError({str(index): errors[index] for index in sorted(errors)})
 
 
-class ActivityIngestView(APIView):
+class ActivityIngestView(StrictQuery, APIView):
     @extend_schema(
         summary="Record engagement: one activity or a list of up to 1,000 (all or nothing)",
         request=PolymorphicProxySerializer(
@@ -277,6 +292,7 @@ class ActivityIngestView(APIView):
                 {"detail": "Invalid input.", "errors": {"non_field_errors": ["Send at least one."]}}, 400
             )
         raw = request.data if many else [request.data]
+        now = timezone.now()  # one clock for the checks and the ingest
         shape_errors: dict[int, Any] = {}
         valid: dict[int, dict[str, Any]] = {}
         # One serializer for the whole list builds its fields once, not once per item.
@@ -293,11 +309,11 @@ class ActivityIngestView(APIView):
         if shape_errors:
             # One answer names every bad item: the rules (the service's checks) of the well-formed ones too.
             positions = sorted(valid)
-            rule_errors, _ = services.activities_check([valid[i] for i in positions], now=timezone.now())
+            rule_errors, _ = services.activities_check([valid[i] for i in positions], now=now)
             errors = {**shape_errors, **{positions[p]: e for p, e in rule_errors.items()}}
             raise _item_errors(errors, many=many)
         try:
-            result = services.activities_ingest(items=list(valid.values()), actor=actor_for(request))
+            result = services.activities_ingest(items=list(valid.values()), actor=actor_for(request), now=now)
         except services.LeadValidationError as exc:
             raise _item_errors(exc.errors, many=many) from None
         return Response(IngestResultSerializer(result).data, status=status.HTTP_201_CREATED)
@@ -307,7 +323,7 @@ class ActivityIngestView(APIView):
 # Actions
 
 
-class LeadActionView(APIView):
+class LeadActionView(StrictQuery, APIView):
     """One state-machine action; answers with the lead as it now is."""
 
     input_serializer: type[serializers.Serializer] | None = None
@@ -399,7 +415,7 @@ class FeedbackView(LeadActionView):
         return services.lead_feedback(lead=lead, actor=actor_for(request), answers=data["answers"])
 
 
-class PingView(APIView):
+class PingView(StrictQuery, APIView):
     """Authenticated no-op: checks a token, and is the baseline the benchmarks compare with."""
 
     @extend_schema(

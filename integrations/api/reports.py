@@ -17,6 +17,7 @@ from integrations.api.common import (
     agreement_param,
     require_role,
 )
+from integrations.api.strict import StrictQuery, whole_number
 from reporting import selectors
 from reporting.models import MonthlyReport
 from reporting.periods import PeriodError, parse_period, period_containing
@@ -75,7 +76,9 @@ class MonthlyReportSerializer(serializers.ModelSerializer):
         ]
 
 
-class ReportView(APIView):
+class ReportView(StrictQuery, APIView):
+    query_params = ("month", "quarter", "agreement")
+
     @extend_schema(
         summary="Report figures for a month or a quarter, computed now",
         parameters=[
@@ -110,6 +113,10 @@ class ReportView(APIView):
             return Response(
                 {"detail": "Invalid input.", "errors": {field: ["Give a year from 1970 to 9998."]}}, 400
             )
+        if period.start > timezone.now():
+            # Figures of a period to come would all be zero: a mistyped year, not a question.
+            message = f"{period.label} has not begun yet; give this or an earlier {period.kind}."
+            return Response({"detail": "Invalid input.", "errors": {field: [message]}}, 400)
         return Response(
             FiguresSerializer(selectors.report_figures(agreements=[agreement], period=period)).data
         )
@@ -119,8 +126,23 @@ class ReportPage(LimitOffsetPagination):
     default_limit = 24
     max_limit = 200
 
+    def get_limit(self, request: Request) -> int:
+        limit = whole_number(
+            request.query_params.get(self.limit_query_param),
+            name=self.limit_query_param,
+            low=1,
+            high=self.max_limit,
+        )
+        return self.default_limit if limit is None else limit
 
-class MonthlyReportListView(generics.ListAPIView):
+    def get_offset(self, request: Request) -> int:
+        offset = whole_number(
+            request.query_params.get(self.offset_query_param), name=self.offset_query_param, low=0, high=10**9
+        )
+        return offset or 0
+
+
+class MonthlyReportListView(StrictQuery, generics.ListAPIView):
     serializer_class = MonthlyReportSerializer
     pagination_class = ReportPage
 

@@ -7,18 +7,23 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from integrations.api.strict import StrictFields
 from leads import limits
 from leads.models import Lead, Temperature
 
 TEXT = limits.LEAD_TEXT_MAX
 
 
-class CompanySerializer(serializers.Serializer):
+class CompanySerializer(StrictFields, serializers.Serializer):
     name = serializers.CharField(
         max_length=TEXT["company_name"], required=False, allow_blank=True, source="company_name"
     )
     employees = serializers.IntegerField(
-        min_value=0, max_value=100_000_000, required=False, allow_null=True, source="company_employees"
+        min_value=0,
+        max_value=limits.COMPANY_EMPLOYEES_MAX,
+        required=False,
+        allow_null=True,
+        source="company_employees",
     )
     annual_revenue = serializers.DecimalField(
         max_digits=18,

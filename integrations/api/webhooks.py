@@ -7,6 +7,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.permissions import BasePermission
 
 from integrations.api.common import COMMON_ERRORS, WRITE_ERRORS, ErrorSerializer
+from integrations.api.strict import StrictFields, StrictQuery
 from integrations.models import WEBHOOK_EVENTS, WebhookSubscription
 from slaportal.roles import Role, has_role
 
@@ -18,7 +19,7 @@ class IsAdminRole(BasePermission):
         return has_role(request.user, Role.ADMIN)
 
 
-class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+class WebhookSubscriptionSerializer(StrictFields, serializers.ModelSerializer):
     events = serializers.ListField(child=serializers.ChoiceField(choices=WEBHOOK_EVENTS), allow_empty=False)
     secret = serializers.CharField(
         max_length=200,
@@ -60,7 +61,7 @@ WRITE = {**ERRORS, **WRITE_ERRORS}
         responses={204: None, **ERRORS},
     ),
 )
-class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
+class WebhookSubscriptionViewSet(StrictQuery, viewsets.ModelViewSet):
     queryset = WebhookSubscription.objects.order_by("pk")
     serializer_class = WebhookSubscriptionSerializer
     permission_classes = [IsAdminRole]

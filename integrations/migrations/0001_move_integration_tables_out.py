@@ -14,9 +14,11 @@ MOVED = ("apitoken", "idempotencyrecord", "outbox", "webhooksubscription")
 
 def _relabel(apps, schema_editor, source, target):
     ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.using(schema_editor.connection.alias).filter(
-        app_label=source, model__in=MOVED
-    ).update(app_label=target)
+    types = ContentType.objects.using(schema_editor.connection.alias)
+    moving = types.filter(app_label=source, model__in=MOVED)
+    # A target row made early (code that looked a type up before migrate ended) holds nothing yet.
+    types.filter(app_label=target, model__in=moving.values("model")).delete()
+    moving.update(app_label=target)
 
 
 def move_content_types(apps, schema_editor):

@@ -9,6 +9,24 @@ from django.db import migrations
 MOVED = ("apitoken", "idempotencyrecord", "outbox", "webhooksubscription")
 
 
+def _rename_like_index(apps, schema_editor, source, target):
+    """PostgreSQL's extra pattern index of a unique text column is found by a name computed from the
+    table's: rename it with the table, or a later change of the column would leave it behind."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    old = schema_editor._create_index_name(f"{source}_apitoken", ["key_hash"], suffix="_like")
+    new = schema_editor._create_index_name(f"{target}_apitoken", ["key_hash"], suffix="_like")
+    schema_editor.execute(f'ALTER INDEX IF EXISTS "{old}" RENAME TO "{new}"')
+
+
+def like_index_to_integrations(apps, schema_editor):
+    _rename_like_index(apps, schema_editor, "leads", "integrations")
+
+
+def like_index_to_leads(apps, schema_editor):
+    _rename_like_index(apps, schema_editor, "integrations", "leads")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -17,6 +35,7 @@ class Migration(migrations.Migration):
 
     operations = [
         *(migrations.AlterModelTable(name=name, table=f"integrations_{name}") for name in MOVED),
+        migrations.RunPython(like_index_to_integrations, like_index_to_leads),
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.RemoveField(model_name='apitoken', name='user'),

@@ -24,8 +24,9 @@ class RoundRobin:
     Use inside a transaction: the cursor stays locked until it commits.
     """
 
-    def __init__(self, agreement: Agreement) -> None:
+    def __init__(self, agreement: Agreement, now: datetime) -> None:
         self.agreement = agreement
+        self.now = now
         self._cursor: AssignmentCursor | None = None
         self._reps: list[Any] = []
 
@@ -45,18 +46,20 @@ class RoundRobin:
 
     def save(self) -> None:
         if self._cursor is not None:
+            self._cursor.updated_at = self.now
             self._cursor.save(update_fields=["last_user", "updated_at"])
 
 
 class Turns:
     """Each agreement's RoundRobin for the assignments of one transaction; `save()` before it commits."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
         self._by_agreement: dict[int, RoundRobin] = {}
 
     def of(self, agreement: Agreement) -> RoundRobin:
         if agreement.pk not in self._by_agreement:
-            self._by_agreement[agreement.pk] = RoundRobin(agreement)
+            self._by_agreement[agreement.pk] = RoundRobin(agreement, self.now)
         return self._by_agreement[agreement.pk]
 
     def save(self) -> None:

@@ -77,9 +77,9 @@ def overdue_leads(now: datetime) -> Any:
 class _Sweep:
     """What every lead of one sweep shares: each sales team's managers, and the turns of the batch."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: datetime) -> None:
         self._managers: dict[int, list[Any]] = {}
-        self.turns = Turns()  # for the batch in progress: its cursors stay locked until it commits
+        self.turns = Turns(now)  # for the batch in progress: its cursors stay locked until it commits
 
     def managers(self, lead: Lead) -> list[Any]:
         if lead.agreement.sales_team_id not in self._managers:
@@ -101,7 +101,8 @@ def _claim_notices(kind: str, ids: list[int], now: datetime) -> set[int]:
             f"""INSERT INTO {notice.db_table} (lead_id, assignment_no, kind, at)
                 SELECT id, assignment_no, %s, %s FROM {lead.db_table} WHERE id IN ({placeholders})
                 ON CONFLICT DO NOTHING RETURNING lead_id""",
-            [str(kind), now, *ids],
+            # Adapted as the ORM would write it (SQLite stores UTC text), since this SQL bypasses the ORM.
+            [str(kind), connection.ops.adapt_datetimefield_value(now), *ids],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -111,7 +112,7 @@ def leads_escalate_overdue(*, now: datetime | None = None, batch: int = 200) -> 
     now = now or timezone.now()
     result = SweepResult()
     overdue = overdue_leads(now)
-    sweep = _Sweep()
+    sweep = _Sweep(now)
     while True:
         with transaction.atomic():
             ids = _claim(overdue, batch)

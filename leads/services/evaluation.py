@@ -48,10 +48,10 @@ def leads_evaluate(
         # One evaluation of a lead at a time: two activity batches for it must not both hand it off.
         # Locked in id order, so two batches that share leads wait for each other instead of deadlocking.
         leads = list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk"))
-        return _evaluate_locked(leads, actor=actor, now=now, versions=versions)
+        return evaluate_locked(leads, actor=actor, now=now, versions=versions)
 
 
-def _evaluate_locked(
+def evaluate_locked(
     leads: list[Lead], *, actor: Actor, now: datetime, versions: InForce, new: bool = False
 ) -> dict[int, Evaluation | None]:
     """Evaluate leads this transaction holds locked (or has just created: `new`, so no activities yet).
@@ -72,7 +72,7 @@ def _evaluate_locked(
         for lead_id, kind, at in rows.values_list("lead_id", "type", "occurred_at"):
             history[lead_id].append(ActivitySnapshot(kind, at))
     results: dict[int, Evaluation | None] = {}
-    turns = Turns()  # the handoffs of this batch take turns from one locked cursor per agreement
+    turns = Turns(now)  # the handoffs of this batch take turns from one locked cursor per agreement
     for lead in leads:
         version = in_force[lead.agreement_id]
         since = windows.get(lead.agreement_id)

@@ -17,7 +17,7 @@ from agreements import selectors as agreement_selectors
 from agreements.models import Agreement
 from leads import limits
 from leads.models import Activity, Lead, LeadEvent
-from leads.services.evaluation import InForce, _evaluate_locked, leads_evaluate
+from leads.services.evaluation import InForce, evaluate_locked, leads_evaluate
 from leads.services.transitions import record_event
 from leads.services.vocabulary import Actor, LeadValidationError, NoAgreement
 
@@ -38,6 +38,8 @@ LEAD_FIELDS = (
 )
 # PostgreSQL stores no NUL character in text or JSON; refuse it with a message instead of a server error.
 NUL_MESSAGE = "Must not contain a NUL character."
+# Ids are matched exactly: " 42" and "42" would be two leads, so a padded id is refused, never trimmed.
+PADDED_MESSAGE = "Must not begin or end with spaces."
 # An activity time a little ahead of our clock is the sender's clock drift, not the future.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -78,7 +80,9 @@ def clean_lead_data(data: dict[str, Any]) -> dict[str, Any]:
             or not isinstance(value, int)
             or not 0 <= value <= limits.COMPANY_EMPLOYEES_MAX
         ):
-            errors["company_employees"] = ["Must be a whole number from 0 to 100 000 000."]
+            errors["company_employees"] = [
+                f"Must be a whole number from 0 to {limits.COMPANY_EMPLOYEES_MAX:,}."
+            ]
         else:
             out["company_employees"] = value
     if "company_annual_revenue" in data:
@@ -125,7 +129,8 @@ def lead_upsert(
         )
     if "\x00" in external_id:
         raise LeadValidationError({"external_id": [NUL_MESSAGE]})
-    external_id = external_id.strip()
+    if external_id != external_id.strip():
+        raise LeadValidationError({"external_id": [PADDED_MESSAGE]})
     fields = clean_lead_data(data)
     with transaction.atomic():
         lead = Lead.objects.select_for_update().filter(external_id=external_id).first()
@@ -155,7 +160,7 @@ def lead_upsert(
                 setattr(lead, name, value)
             record_event(lead, Kind.UPDATED, actor, now, details={"changed": sorted(changed)})
         # The lead is locked (or new) in this transaction already: evaluate it as it is, no second read.
-        _evaluate_locked([lead], actor=actor, now=now, versions=InForce(), new=created)
+        evaluate_locked([lead], actor=actor, now=now, versions=InForce(), new=created)
     return lead, created
 
 
@@ -186,6 +191,8 @@ def activities_check(
             ]
         elif "\x00" in ext:
             item_errors["external_id"] = [NUL_MESSAGE]
+        elif ext != ext.strip():
+            item_errors["external_id"] = [PADDED_MESSAGE]
         occurred = item.get("occurred_at")
         if not isinstance(occurred, datetime) or occurred.tzinfo is None:
             item_errors["occurred_at"] = ["Give a date and time with a time zone."]
@@ -225,7 +232,7 @@ def activities_ingest(
 
     result = IngestResult()
     with transaction.atomic():
-        ext_ids = [item["external_id"].strip() for item in items]
+        ext_ids = [item["external_id"] for item in items]
         existing = set(Activity.objects.filter(external_id__in=ext_ids).values_list("external_id", flat=True))
         fresh: dict[str, Activity] = {}
         for item, ext in zip(items, ext_ids, strict=True):

@@ -343,7 +343,7 @@ def test_schema_and_docs_are_served_without_a_cdn(client):
 
 def test_api_token_page_shows_a_token_once_and_revokes(client, marketer):
     client.force_login(marketer)
-    page = client.post("/integrations/api-tokens/", {"name": "Zapier"}).content.decode()
+    page = client.post("/integrations/api-tokens/", {"name": "Zapier"}, follow=True).content.decode()
     assert 'id="new-token"' in page
     token = ApiToken.objects.get(user=marketer)
     assert 'id="new-token"' not in client.get("/integrations/api-tokens/").content.decode()

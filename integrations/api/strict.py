@@ -1,0 +1,109 @@
+"""Strict input for the API: what a client sends is used exactly as sent or refused with a 400 naming it.
+
+A misspelled field or query parameter would otherwise be dropped without a word (a lead that misses its
+ICP, a filter that filters nothing); here it is an error that says what was meant where a known name is
+close. Pagination sizes and booleans are checked, not clamped or guessed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import django_filters
+from django import forms
+from rest_framework import serializers
+from rest_framework.request import Request
+
+
+def unknown_names(names: Iterable[str], known: Iterable[str], what: str) -> dict[str, list[str]]:
+    """{name: [message]} for each unknown name, guessing the known one meant when one is close."""
+    known = sorted(known)
+    errors = {}
+    for name in sorted(names):
+        guess = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        if guess:
+            errors[name] = [f"Unknown {what}; did you mean {guess[0]!r}?"]
+        elif known:
+            errors[name] = [f"Unknown {what}; use one of: {', '.join(known)}."]
+        else:
+            errors[name] = [f"Unknown {what}; this operation takes none."]
+    return errors
+
+
+class StrictFields:
+    """A serializer that refuses fields it does not know, besides reporting its own fields' errors."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = (
+            unknown_names(set(data) - set(self.fields), self.fields, "field")  # type: ignore[attr-defined]
+            if isinstance(data, Mapping)
+            else {}
+        )
+        try:
+            value = super().to_internal_value(data)  # type: ignore[misc]
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                exc.detail.update(unknown)
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class StrictQuery:
+    """An API view that refuses query parameters it does not know (after authentication and permissions,
+    so an anonymous caller learns nothing). A view names its own in `query_params`; its filters and its
+    pagination's are added."""
+
+    query_params: tuple[str, ...] = ()
+
+    def allowed_query_params(self) -> set[str]:
+        names = set(self.query_params)
+        filterset = getattr(self, "filterset_class", None)
+        if filterset is not None:
+            names |= set(filterset.base_filters)
+        pagination = getattr(self, "pagination_class", None)
+        for attr in (
+            "cursor_query_param",
+            "page_size_query_param",
+            "limit_query_param",
+            "offset_query_param",
+        ):
+            name = getattr(pagination, attr, None)
+            if name:
+                names.add(name)
+        return names
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        allowed = self.allowed_query_params()
+        unknown = set(request.query_params) - allowed
+        if unknown:
+            raise serializers.ValidationError(unknown_names(unknown, allowed, "query parameter"))
+
+
+def whole_number(raw: str | None, *, name: str, low: int, high: int) -> int | None:
+    """A query parameter that must be a whole number from `low` to `high`; None when absent."""
+    if raw is None:
+        return None
+    if not (raw.isdigit() and low <= int(raw) <= high):
+        raise serializers.ValidationError({name: [f"Give a whole number from {low} to {high}."]})
+    return int(raw)
+
+
+class _StrictBooleanField(forms.Field):
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        raise forms.ValidationError("Use true or false.")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """`true` or `false`; anything else is an error, not a filter quietly left out. (The REST flavour of
+    BooleanFilter reads its value through a widget that turns anything unknown into "no filter".)"""
+
+    field_class = _StrictBooleanField
