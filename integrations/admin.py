@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 
 from integrations.models import WEBHOOK_EVENTS, ApiToken, Outbox, WebhookSubscription
 from integrations.outbox import outbox_resend
+from integrations.webhooks import new_secret
 
 
 class WebhookSubscriptionForm(forms.ModelForm):
@@ -15,7 +16,7 @@ class WebhookSubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = WebhookSubscription
-        fields = ["url", "secret", "events", "is_active"]
+        fields = ["url", "events", "is_active"]
 
 
 @admin.register(WebhookSubscription)
@@ -27,6 +28,15 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     @admin.display(description="Events")
     def event_list(self, obj: WebhookSubscription) -> str:
         return ", ".join(obj.events)
+
+    def save_model(self, request, obj: WebhookSubscription, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # The secret is made here and shown this once; SLA Portal never shows it again.
+        obj.secret = new_secret()
+        super().save_model(request, obj, form, change)
+        messages.warning(request, f"The signing secret of {obj.url}, shown only now: {obj.secret}")
 
 
 @admin.action(description="Send again now")

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -123,14 +122,15 @@ def validate_webhook_events(events: Any) -> None:
 
 
 class WebhookSubscription(models.Model):
-    """Where to POST signed notifications of lead and report events."""
+    """Where to POST notifications of lead and report events, signed as Standard Webhooks specifies."""
 
     url = models.URLField(max_length=500, validators=[validate_webhook_url])
-    secret = models.CharField(
-        max_length=200,
-        validators=[MinLengthValidator(16)],
-        help_text="Shared secret for the HMAC-SHA256 signature; at least 16 characters.",
-    )
+    # Made by SLA Portal (whsec_ and 32 random bytes in base64) and shown once, when it is made. A
+    # subscription made before that keeps the secret its client chose until it is rotated.
+    secret = models.CharField(max_length=200, editable=False)
+    # After a rotation the old secret signs too, until this time, so receivers can switch over.
+    previous_secret = models.CharField(max_length=200, blank=True, editable=False)
+    previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
     events = models.JSONField(
         default=list,
         validators=[validate_webhook_events],

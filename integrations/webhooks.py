@@ -1,25 +1,29 @@
-"""Signed webhooks for integrations, delivered through the outbox (after commit, retried with backoff).
+"""Webhooks for integrations, signed as Standard Webhooks specifies (standardwebhooks.com), delivered
+through the outbox (after commit, retried with backoff).
 
 Each delivery is an HTTP POST of a JSON body with these headers:
 
-    X-SLA-Portal-Event: lead.accepted
-    X-SLA-Portal-Delivery: <outbox id; the same on every retry of one delivery>
-    X-SLA-Portal-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the secret>
+    webhook-id: msg_<id>            the same on every retry of one delivery: receivers drop repeats by it
+    webhook-timestamp: <unix seconds of this attempt>
+    webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<raw body>">  (two, during a rotation)
 
-A receiver recomputes the HMAC over the timestamp, a dot and the raw body, compares in constant time, and
-rejects timestamps too far from its clock (replays). A non-2xx answer or no answer within 10 s is a failure.
+The key is the subscription's secret (whsec_<base64>), made by SLA Portal and shown once. Any Standard
+Webhooks library verifies a delivery, e.g. Python's `standardwebhooks.Webhook(secret).verify(body,
+headers)`. A non-2xx answer or no answer within 10 s is a failure.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +37,7 @@ from integrations.netguard import guarded_open
 from integrations.outbox import SENDERS, Undeliverable, outbox_add
 from leads.models import Lead
 from reporting.models import MonthlyReport
+from slaportal.formats import utc_iso
 
 TIMEOUT_SECONDS = 10
 
@@ -41,8 +46,63 @@ class WebhookRefused(Exception):
     """The receiver did not take the delivery (an HTTP error status); the outbox tries again later."""
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+SECRET_PREFIX = "whsec_"
+# How long the secret a rotation replaces keeps signing, so receivers can switch without losing a delivery.
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _key(secret: str) -> bytes:
+    # A secret a client chose before SLA Portal made them is its own key, byte for byte.
+    if secret.startswith(SECRET_PREFIX):
+        return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    return secret.encode()
+
+
+def signing_secrets(subscription: WebhookSubscription, now: datetime) -> list[str]:
+    """The secrets that sign now: the subscription's, and during a rotation's overlap the one before."""
+    current = [subscription.secret]
+    if (
+        subscription.previous_secret
+        and subscription.previous_secret_until
+        and now < subscription.previous_secret_until
+    ):
+        current.append(subscription.previous_secret)
+    return current
+
+
+def signature(secrets_: list[str], msg_id: str, timestamp: int, body: bytes) -> str:
+    """The webhook-signature header: one v1 signature per secret, separated by spaces."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return " ".join(
+        "v1," + base64.b64encode(hmac.new(_key(s), signed, hashlib.sha256).digest()).decode()
+        for s in secrets_
+    )
+
+
+def subscription_create(
+    *, url: str, events: list[str], is_active: bool = True
+) -> tuple[WebhookSubscription, str]:
+    """A subscription with a secret made here; the secret is returned to be shown once."""
+    secret = new_secret()
+    subscription = WebhookSubscription(url=url, events=events, is_active=is_active, secret=secret)
+    subscription.full_clean()
+    subscription.save()
+    return subscription, secret
+
+
+def subscription_rotate_secret(*, subscription: WebhookSubscription, now: datetime | None = None) -> str:
+    """A new secret; the old one keeps signing for ROTATION_OVERLAP. Returns the new secret, shown once."""
+    now = now or timezone.now()
+    secret = new_secret()
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(
+        secret=secret, previous_secret=subscription.secret, previous_secret_until=now + ROTATION_OVERLAP
+    )
+    subscription.refresh_from_db()
+    return secret
 
 
 def webhooks_emit(
@@ -64,7 +124,7 @@ def webhooks_emit(
     body = json.dumps(
         {
             "event": event,
-            "occurred_at": now.astimezone(UTC).isoformat(),
+            "occurred_at": utc_iso(now),
             "data": data() if callable(data) else data,
         },
         cls=JSONEncoder,  # DRF's, so the lead reads exactly as in API responses
@@ -99,7 +159,10 @@ def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:
     if subscription is None:
         raise Undeliverable("The subscription was deleted or deactivated; not sent.")
     body = payload["body"].encode()
+    # The time of this attempt, not of the change: receivers refuse timestamps far from their clock.
     timestamp = int(time.time())
+    msg_id = f"msg_{message_id}"
+    keys = signing_secrets(subscription, timezone.now())
     request = urllib.request.Request(
         subscription.url,
         data=body,
@@ -107,9 +170,10 @@ def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:
         headers={
             "Content-Type": "application/json",
             "User-Agent": "SLA-Portal-Webhooks/1",
-            "X-SLA-Portal-Event": payload["event"],
-            "X-SLA-Portal-Delivery": str(message_id or ""),
-            "X-SLA-Portal-Signature": f"t={timestamp},v1={sign(subscription.secret, timestamp, body)}",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature(keys, msg_id, timestamp, body),
+            "X-SLA-Portal-Event": payload["event"],  # for routing; the body names it too
         },
     )
     try:

@@ -34,6 +34,7 @@ from django.utils import timezone
 from agreements.models import Agreement, AgreementVersion, VersionEvent
 from leads.models import Activity, Lead, LeadEvent
 from reporting.periods import Period, period_containing
+from slaportal.formats import utc_iso
 
 Kind = LeadEvent.Kind
 PICKUP_KINDS = (Kind.ACCEPTED, Kind.REJECTED)
@@ -152,8 +153,8 @@ def report_figures(
     ).aggregate(n=Count("pk"), accounts=Count("lead__company_name", distinct=True))
     figures: dict[str, Any] = {
         "period": period.label,
-        "period_start": start.isoformat(),
-        "period_end": period.end.isoformat(),
+        "period_start": utc_iso(start),
+        "period_end": utc_iso(period.end),
         "complete": period.end <= now,
         **{name: counts[name] for name in COUNT_FIGURES},
         "rejected_by_reason": rejected_by_reason,

@@ -280,11 +280,13 @@ TABLE: dict[str, Row] = {
         "post",
         API + "/webhooks/",
         api(201, {"admin_user"}),
-        body={
-            "url": "https://93.184.215.14/hook",
-            "secret": "s3cret-s3cret-s3cret",
-            "events": ["lead.accepted"],
-        },
+        body={"url": "https://93.184.215.14/hook", "events": ["lead.accepted"]},
+    ),
+    "api rotate webhook secret": Row(
+        "api:webhook-rotate-secret",
+        "post",
+        API + "/webhooks/{webhook}/rotate-secret/",
+        api(200, {"admin_user"}),
     ),
     "api webhook": Row("api:webhook-detail", "get", API + "/webhooks/{webhook}/", api(200, {"admin_user"})),
     "api webhook change": Row(

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, RawPostDataException
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers
@@ -174,11 +174,10 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., HttpRespon
                 {"detail": "Invalid input.", "errors": {"Idempotency-Key": ["Use 1 to 200 characters."]}},
                 status=400,
             )
-        try:
-            raw = request.body
-        except RawPostDataException:  # the body stream was already read: hash what it parsed to
-            raw = json.dumps(request.data, sort_keys=True, default=str).encode()
-        digest = hashlib.sha256(f"{request.method} {request.path}\n".encode() + raw).hexdigest()
+        # The request is what its JSON means: a retry whose body differs only in spacing or key order is the
+        # same request. (A body that is not JSON raises the parser's 400 here, before any claim.)
+        canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str).encode()
+        digest = hashlib.sha256(f"{request.method} {request.path}\n".encode() + canonical).hexdigest()
         record, claimed = idempotency_claim(user=request.user, key=key, request_hash=digest)
         if not claimed:
             if record.request_hash != digest:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from integrations.api.common import COMMON_ERRORS, WRITE_ERRORS, ErrorSerializer
 from integrations.api.strict import StrictFields, StrictQuery
 from integrations.models import WEBHOOK_EVENTS, WebhookSubscription
+from integrations.webhooks import subscription_create, subscription_rotate_secret
 from slaportal.roles import Role, has_role
 
 
@@ -21,17 +27,27 @@ class IsAdminRole(BasePermission):
 
 class WebhookSubscriptionSerializer(StrictFields, serializers.ModelSerializer):
     events = serializers.ListField(child=serializers.ChoiceField(choices=WEBHOOK_EVENTS), allow_empty=False)
-    secret = serializers.CharField(
-        max_length=200,
-        min_length=16,
-        write_only=True,
-        help_text="At least 16 characters; used to sign deliveries.",
-    )
 
     class Meta:
         model = WebhookSubscription
-        fields = ["id", "url", "secret", "events", "is_active", "created_at"]
-        read_only_fields = ["id", "created_at"]
+        fields = ["id", "url", "events", "is_active", "created_at", "previous_secret_until"]
+        read_only_fields = ["id", "created_at", "previous_secret_until"]
+        extra_kwargs = {
+            "previous_secret_until": {
+                "help_text": "After a rotation, the old secret also signs until this time; null otherwise."
+            }
+        }
+
+
+class SubscriptionWithSecretSerializer(WebhookSubscriptionSerializer):
+    secret = serializers.CharField(
+        read_only=True,
+        help_text="whsec_<base64>: the key that signs deliveries (Standard Webhooks). Shown only in this "
+        "response; keep it secret.",
+    )
+
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
 
 
 ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, **COMMON_ERRORS}
@@ -44,7 +60,10 @@ WRITE = {**ERRORS, **WRITE_ERRORS}
         responses={200: WebhookSubscriptionSerializer(many=True), **COMMON_ERRORS},
     ),
     create=extend_schema(
-        summary="Subscribe a URL to events", responses={201: WebhookSubscriptionSerializer, **WRITE}
+        summary="Subscribe a URL to events",
+        description="The response holds the signing secret, made by SLA Portal; it is never shown again.",
+        request=WebhookSubscriptionSerializer,
+        responses={201: SubscriptionWithSecretSerializer, **WRITE},
     ),
     retrieve=extend_schema(
         summary="A subscription", responses={200: WebhookSubscriptionSerializer, **ERRORS}
@@ -66,3 +85,24 @@ class WebhookSubscriptionViewSet(StrictQuery, viewsets.ModelViewSet):
     serializer_class = WebhookSubscriptionSerializer
     permission_classes = [IsAdminRole]
     pagination_class = None
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        payload = self.get_serializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        subscription, secret = subscription_create(**payload.validated_data)
+        subscription.secret = secret
+        return Response(SubscriptionWithSecretSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Rotate the signing secret",
+        description="A new secret, shown only in this response. The old one keeps signing too (two "
+        "`v1,` signatures) until `previous_secret_until`, 24 hours from now, so receivers can switch.",
+        request=None,
+        responses={200: SubscriptionWithSecretSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
+        subscription = self.get_object()
+        secret = subscription_rotate_secret(subscription=subscription)
+        subscription.secret = secret
+        return Response(SubscriptionWithSecretSerializer(subscription).data)

@@ -26,6 +26,7 @@ from leads.models import Lead, LeadEvent, PickupNotice
 from leads.services.assignment import Turns, deadline_fields
 from leads.services.transitions import lead_transition, record_event
 from leads.services.vocabulary import Actor, TransitionConflict
+from slaportal.formats import utc_iso
 from slaportal.publishing import tell
 from slaportal.roles import Role
 
@@ -154,7 +155,7 @@ def _breach(lead: Lead, now: datetime, sweep: _Sweep) -> None:
         clause="handoff.escalation",
         details={
             "missed_by": missed_by.username if missed_by else None,
-            "deadline": lead.pickup_deadline.isoformat(),
+            "deadline": utc_iso(lead.pickup_deadline),
             "new_owner": changes["owner"].username if changes.get("owner") else None,
         },
         pickup_breaches=F("pickup_breaches") + 1,

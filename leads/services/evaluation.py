@@ -17,6 +17,7 @@ from leads.models import Activity, Lead, LeadEvent
 from leads.services.assignment import RoundRobin, Turns, deadline_fields
 from leads.services.transitions import lead_transition, record_event
 from leads.services.vocabulary import Actor
+from slaportal.formats import utc_iso
 
 Status = Lead.Status
 Kind = LeadEvent.Kind
@@ -92,7 +93,7 @@ def _evaluate(
 ) -> Evaluation | None:
     if version is None:
         Lead.objects.filter(pk=lead.pk).update(
-            explanation={"evaluated_at": now.isoformat(), "error": "No version of the SLA is in force."}
+            explanation={"evaluated_at": utc_iso(now), "error": "No version of the SLA is in force."}
         )
         return None
     clauses = version.clauses
@@ -113,7 +114,7 @@ def _evaluate(
     explanation = {
         "version_id": version.pk,
         "version": version.number,
-        "evaluated_at": now.isoformat(),
+        "evaluated_at": utc_iso(now),
         "icp_fit": verdict.icp_fit,
         "marketing_temperature": verdict.marketing_temperature,
         "is_mql": verdict.is_mql,

@@ -131,3 +131,31 @@ def test_a_replay_is_byte_for_byte_the_first_response(pipeline, rep, api):
     second = client.post(accept_url(lead), HTTP_IDEMPOTENCY_KEY="k")
     assert b'"annual_revenue":12000000.0' in first.content
     assert second.content == first.content
+
+
+def test_a_retry_whose_json_differs_only_in_spacing_or_order_is_the_same_request(pipeline, rep, api):
+    lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    client = api(rep)
+    url = f"/api/v1/leads/{lead.pk}/reject/"
+    first = client.post(
+        url,
+        '{"reason": "no_fit", "note": "not ours"}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="r",
+    )
+    assert first.status_code == 200
+    retry = client.post(
+        url,
+        '{ "note":"not ours","reason":"no_fit" }',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="r",
+    )
+    assert retry.status_code == 200
+    assert retry["Idempotent-Replayed"] == "true"
+    different = client.post(
+        url,
+        '{"reason": "no_fit", "note": "other"}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="r",
+    )
+    assert different.status_code == 422

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from django.utils import timezone
 from integrations.api.strict import StrictQuery
 from integrations.models import ApiToken
 from leads.models import Activity, Lead
+from leads.services import escalation
 from reporting.periods import period_containing
 from tests.factories import WARM, make_lead
 
@@ -148,3 +150,29 @@ def test_reloading_the_token_page_neither_makes_a_second_token_nor_shows_it_agai
     again = client.get("/integrations/api-tokens/").content.decode()
     assert 'id="new-token"' not in again
     assert ApiToken.objects.filter(user=marketer).count() == 1
+
+
+ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def times_in(value) -> list[str]:
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in times_in(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in times_in(v)]
+    return [value] if isinstance(value, str) and ISO_TIME.match(value) else []
+
+
+def test_every_time_the_api_writes_is_utc_with_a_z(pipeline, marketer, rep, manager, api):
+    lead = make_lead(external_id="L1", now=timezone.now() - timedelta(days=3), activities=WARM)
+    escalation.check_overdue_pickups()  # a breach: its event's details name the deadline
+    client = api(marketer)
+    responses = [
+        client.get(f"/api/v1/leads/{lead.pk}/").json(),
+        client.get(f"/api/v1/leads/{lead.pk}/events/").json(),
+        client.get("/api/v1/leads/").json(),
+        client.get("/api/v1/reports/").json(),
+    ]
+    found = times_in(responses)
+    assert len(found) > 10
+    assert [t for t in found if not t.endswith("Z")] == []

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import itertools
 import socket
 import textwrap
 import urllib.request
@@ -8,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings as settings_module
 from django.utils import timezone
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from integrations import netguard, outbox, webhooks
 from integrations.models import Outbox, WebhookSubscription
@@ -43,10 +46,13 @@ def receiver(settings):
 def test_handoff_webhook_is_signed_and_retried_after_a_failure(pipeline, receiver, admin_user, api):
     hook = receiver(statuses=[500, 200])
     created = api(admin_user).post(
-        "/api/v1/webhooks/", {"url": hook.url, "secret": SECRET, "events": ["lead.handed_off"]}, format="json"
+        "/api/v1/webhooks/", {"url": hook.url, "events": ["lead.handed_off"]}, format="json"
     )
     assert created.status_code == 201
-    assert "secret" not in created.json()
+    secret = created.json()["secret"]  # made by SLA Portal, shown this once
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
+    assert "secret" not in api(admin_user).get(f"/api/v1/webhooks/{created.json()['id']}/").json()
     lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
     assert outbox.outbox_deliver() == 0  # the receiver answered 500
     message = Outbox.objects.get(channel="webhook")
@@ -57,13 +63,9 @@ def test_handoff_webhook_is_signed_and_retried_after_a_failure(pipeline, receive
     )
     assert outbox.outbox_deliver(now=timezone.now() + timedelta(minutes=2)) == 1
     first, second = hook.requests
-    assert (
-        first["headers"]["X-SLA-Portal-Delivery"]
-        == second["headers"]["X-SLA-Portal-Delivery"]
-        == str(message.pk)
-    )
+    assert first["headers"]["webhook-id"] == second["headers"]["webhook-id"] == f"msg_{message.pk}"
     assert second["headers"]["X-SLA-Portal-Event"] == "lead.handed_off"
-    body = verify(second)
+    body = verify(second, secret)
     assert body["event"] == "lead.handed_off"
     assert body["data"]["lead"]["id"] == lead.pk
     assert body["data"]["lead"]["status"] == "handed_off"
@@ -106,7 +108,7 @@ def test_a_slow_receiver_times_out_and_is_retried(pipeline, receiver, monkeypatc
 )
 def test_internal_or_odd_urls_are_refused_unless_allowed(admin_user, api, url):
     response = api(admin_user).post(
-        "/api/v1/webhooks/", {"url": url, "secret": SECRET, "events": ["lead.accepted"]}, format="json"
+        "/api/v1/webhooks/", {"url": url, "events": ["lead.accepted"]}, format="json"
     )
     assert response.status_code == 400
     assert "url" in response.json()["errors"]
@@ -121,7 +123,7 @@ def test_unknown_events_are_refused(admin_user, api, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     response = api(admin_user).post(
         "/api/v1/webhooks/",
-        {"url": "http://127.0.0.1/x", "secret": SECRET, "events": ["lead.exploded"]},
+        {"url": "http://127.0.0.1/x", "events": ["lead.exploded"]},
         format="json",
     )
     assert response.status_code == 400
@@ -159,12 +161,11 @@ def test_a_host_that_resolves_elsewhere_at_delivery_is_refused_unsent(receiver, 
 def test_the_admin_refuses_internal_urls_and_unknown_events(client, admin_user, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = []
     client.force_login(site_admin(admin_user))
-    form = {"url": "http://10.1.2.3/hook", "secret": "short", "events": ["lead.exploded"]}
+    form = {"url": "http://10.1.2.3/hook", "events": ["lead.exploded"]}
     page = client.post("/admin/integrations/webhooksubscription/add/", form)
     assert page.status_code == 200
     errors = page.context["adminform"].form.errors
     assert "internal address" in errors["url"][0]
-    assert "at least 16" in errors["secret"][0]
     assert "lead.exploded is not one of the available choices" in errors["events"][0]
     assert not WebhookSubscription.objects.exists()
 
@@ -191,9 +192,14 @@ def test_admins_see_deliveries_and_send_failed_ones_again(pipeline, receiver, cl
 def test_the_admin_saves_a_subscription_with_chosen_events(client, admin_user, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     client.force_login(site_admin(admin_user))
-    form = {"url": "http://127.0.0.1:9/hook", "secret": SECRET, "events": ["lead.accepted", "lead.closed"]}
-    assert client.post("/admin/integrations/webhooksubscription/add/", form).status_code == 302
-    assert WebhookSubscription.objects.get().events == ["lead.accepted", "lead.closed"]
+    form = {"url": "http://127.0.0.1:9/hook", "events": ["lead.accepted", "lead.closed"]}
+    page = client.post("/admin/integrations/webhooksubscription/add/", form, follow=True).content.decode()
+    subscription = WebhookSubscription.objects.get()
+    assert subscription.events == ["lead.accepted", "lead.closed"]
+    assert subscription.secret.startswith("whsec_")
+    assert subscription.secret in page  # shown once, as it is made
+    edit = client.get(f"/admin/integrations/webhooksubscription/{subscription.pk}/change/").content.decode()
+    assert subscription.secret not in edit
 
 
 def test_deliveries_of_a_deleted_subscription_fail_at_once_unsent(pipeline, receiver, admin_user, api):
@@ -211,7 +217,9 @@ def test_deliveries_of_a_deleted_subscription_fail_at_once_unsent(pipeline, rece
 def test_the_guides_verification_code_accepts_real_deliveries_only(pipeline, receiver):
     """The Python snippet in the integration guide (shown at /api/docs/) works as printed."""
     guide = (settings_module.BASE_DIR / "integrations" / "api" / "guide.md").read_text()
-    snippet = textwrap.dedent(guide.split("In Python:\n\n", 1)[1])
+    after = guide.split("In Python, with the reference library:\n\n", 1)[1]
+    indented = itertools.takewhile(lambda line: not line or line.startswith(" "), after.splitlines())
+    snippet = textwrap.dedent("\n".join(indented))
     namespace: dict = {}
     exec(snippet, namespace)  # our own documentation's code, run as a reader would
     hook = receiver()
@@ -219,11 +227,56 @@ def test_the_guides_verification_code_accepts_real_deliveries_only(pipeline, rec
     make_lead(external_id="L1", now=timezone.now(), activities=WARM)
     outbox.outbox_deliver()
     delivery = hook.requests[0]
-    header = delivery["headers"]["X-SLA-Portal-Signature"]
-    assert namespace["verify"](SECRET, header, delivery["body"])
-    assert not namespace["verify"]("another-secret-value", header, delivery["body"])
-    assert not namespace["verify"](SECRET, header, delivery["body"] + b" ")
-    assert not namespace["verify"](SECRET, header, delivery["body"], tolerance=-1)
+    headers = dict(delivery["headers"].items())
+    assert namespace["receive"](SECRET, delivery["body"], headers)["event"] == "lead.handed_off"
+    other = "whsec_" + base64.b64encode(b"x" * 32).decode()
+    for secret, body, sent in (
+        (other, delivery["body"], headers),
+        (SECRET, delivery["body"] + b" ", headers),
+        (SECRET, delivery["body"], {**headers, "webhook-id": "msg_999999"}),  # a replay under another id
+    ):
+        with pytest.raises(WebhookVerificationError):
+            namespace["receive"](secret, body, sent)
+
+
+def test_a_rotated_secret_and_the_one_before_both_sign_during_the_overlap(
+    pipeline, receiver, admin_user, api
+):
+    hook = receiver()
+    client = api(admin_user)
+    created = client.post(
+        "/api/v1/webhooks/", {"url": hook.url, "events": ["lead.handed_off"]}, format="json"
+    )
+    old = created.json()["secret"]
+    rotated = client.post(f"/api/v1/webhooks/{created.json()['id']}/rotate-secret/").json()
+    new = rotated["secret"]
+    assert new != old
+    assert new.startswith("whsec_")
+    assert rotated["previous_secret_until"]
+    make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    outbox.outbox_deliver()
+    delivery = hook.requests[0]
+    assert len(delivery["headers"]["webhook-signature"].split(" ")) == 2
+    assert verify(delivery, new)["event"] == verify(delivery, old)["event"] == "lead.handed_off"
+    # Once the overlap ends, only the new secret signs.
+    subscription = WebhookSubscription.objects.get()
+    subscription.previous_secret_until = timezone.now() - timedelta(seconds=1)
+    subscription.save()
+    make_lead(external_id="L2", now=timezone.now(), activities=WARM)
+    outbox.outbox_deliver()
+    later = hook.requests[-1]
+    assert verify(later, new)["data"]["lead"]["external_id"] == "L2"
+    with pytest.raises(WebhookVerificationError):
+        verify(later, old)
+
+
+def test_a_client_cannot_choose_the_secret(admin_user, api, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    body = {"url": "http://127.0.0.1/x", "events": ["lead.accepted"], "secret": "a" * 16}
+    response = api(admin_user).post("/api/v1/webhooks/", body, format="json")
+    assert response.status_code == 400
+    assert "secret" in response.json()["errors"]
+    assert not WebhookSubscription.objects.exists()
 
 
 def test_the_lead_in_a_delivery_reads_exactly_as_the_api_returns_it(pipeline, receiver, marketer, api):
