@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.netguard import AddressRefused, check_url
+from slaportal.publishing import EVENTS
 
 
 class Outbox(models.Model):
@@ -92,15 +93,7 @@ class IdempotencyRecord(models.Model):
         return f"{self.key} of {self.user_id}"
 
 
-WEBHOOK_EVENTS = (
-    "lead.handed_off",
-    "lead.accepted",
-    "lead.rejected",
-    "lead.pickup_overdue",
-    "lead.reassigned",
-    "lead.closed",
-    "report.published",
-)
+WEBHOOK_EVENTS = tuple(EVENTS)  # the catalogue: every event SLA Portal publishes
 
 
 def validate_webhook_url(url: str) -> None:

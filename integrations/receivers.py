@@ -15,10 +15,17 @@ from slaportal.publishing import happened, notice
 
 @receiver(happened, dispatch_uid="integrations.webhooks")
 def webhooks_for_event(
-    sender: Any, *, event: str, subject: Any, sla: dict[str, Any], now: datetime, **kwargs: Any
+    sender: Any,
+    *,
+    event: str,
+    subject: Any,
+    sla: dict[str, Any],
+    details: dict[str, Any],
+    now: datetime,
+    **kwargs: Any,
 ) -> None:
     # Most steps have no subscriber: the payload is only built for one that has.
-    webhooks_emit(event, lambda: event_data(subject, sla), now=now)
+    webhooks_emit(event, lambda: event_data(subject, sla, details), now=now)
 
 
 @receiver(notice, dispatch_uid="integrations.mail")

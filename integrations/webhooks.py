@@ -27,6 +27,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
@@ -139,11 +141,12 @@ def webhooks_emit(
     return len(subscriptions)
 
 
-def event_data(subject: Any, sla: dict[str, Any]) -> dict[str, Any]:
+def event_data(subject: Any, sla: dict[str, Any], details: dict[str, Any] | None = None) -> dict[str, Any]:
     """An event's payload: a lead as the API shows it, with the SLA version, clause and reason behind the
-    step; or a report with its address."""
+    step and what the step recorded (a rejection's note, a feedback's answers); or a report with its
+    address."""
     if isinstance(subject, Lead):
-        return {"lead": LeadSerializer(subject).data, "sla": sla}
+        return {"lead": LeadSerializer(subject).data, "sla": sla, "details": details or {}}
     if isinstance(subject, MonthlyReport):
         return {
             "id": subject.pk,
@@ -152,6 +155,30 @@ def event_data(subject: Any, sla: dict[str, Any]) -> dict[str, Any]:
             "url": settings.SITE_URL + reverse("reporting:report", args=[subject.pk]),
         }
     raise TypeError(f"No webhook payload for {type(subject).__name__}.")
+
+
+TEST_EVENT = "webhook.test"
+
+
+def webhook_send_test(*, subscription: WebhookSubscription, now: datetime | None = None) -> Outbox:
+    """A `webhook.test` delivery to this subscription alone, whatever events it chose: a receiver's
+    check that it verifies and answers, sent and retried like any other delivery."""
+    now = now or timezone.now()
+    body = json.dumps(
+        {"event": TEST_EVENT, "occurred_at": utc_iso(now), "data": {"subscription": subscription.pk}},
+        separators=(",", ":"),
+    )
+    with transaction.atomic():
+        return outbox_add(
+            channel=Outbox.Channel.WEBHOOK,
+            payload={"subscription": subscription.pk, "event": TEST_EVENT, "body": body},
+            now=now,
+        )
+
+
+def deliveries_of(subscription: WebhookSubscription) -> QuerySet[Outbox]:
+    """A subscription's deliveries, newest first."""
+    return Outbox.objects.filter(channel=Outbox.Channel.WEBHOOK, payload__subscription=subscription.pk)
 
 
 def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:

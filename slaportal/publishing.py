@@ -14,8 +14,24 @@ from typing import Any
 from django.db import transaction
 from django.dispatch import Signal
 
-# event: "lead.accepted", "report.published" ...; subject: the Lead or MonthlyReport; sla: the version,
-# clause and reason behind it; now: the clock of the change.
+# The events SLA Portal publishes, in one catalogue: the publishers name them, webhook subscribers choose
+# among them, and the API guide and schema list them with these words.
+EVENTS: dict[str, str] = {
+    "lead.created": "A CRM sent a lead SLA Portal did not know yet.",
+    "lead.handed_off": "Marketing handed the lead to sales: it has an owner and a pickup deadline.",
+    "lead.accepted": "Its owner picked the lead up.",
+    "lead.rejected": "Its owner rejected the lead with one of the SLA's reasons (details say where it went).",
+    "lead.qualified": "Sales qualified the lead; product potential and timeframe set its sales temperature.",
+    "lead.closed": "Sales closed the lead as won or lost.",
+    "lead.reassigned": "A sales manager gave the lead to another rep.",
+    "lead.pickup_overdue": "The lead's pickup deadline passed; the SLA's escalation applied.",
+    "lead.returned_to_nurture": "A recycled lead's waiting time ended; it is back with marketing.",
+    "lead.feedback": "The lead's owner answered the SLA's feedback questions (details hold the answers).",
+    "report.published": "A period's report was built and published.",
+}
+
+# event: a name of EVENTS; subject: the Lead or MonthlyReport; sla: the version, clause and reason behind
+# it; details: what the step recorded; now: the clock of the change.
 happened = Signal()
 # to: e-mail addresses; subject, body: the text; now: the clock of the change.
 notice = Signal()
@@ -27,10 +43,21 @@ def _in_the_change() -> None:
         raise RuntimeError("Publish inside the transaction of the change that caused it.")
 
 
-def publish(event: str, *, subject: Any, now: datetime, sla: dict[str, Any] | None = None) -> None:
+def publish(
+    event: str,
+    *,
+    subject: Any,
+    now: datetime,
+    sla: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
     """Say that `event` happened to `subject`. Call inside the transaction that made the change."""
+    if event not in EVENTS:
+        raise ValueError(f"{event!r} is not in the catalogue of events (slaportal.publishing.EVENTS).")
     _in_the_change()
-    happened.send(sender=type(subject), event=event, subject=subject, sla=sla or {}, now=now)
+    happened.send(
+        sender=type(subject), event=event, subject=subject, sla=sla or {}, details=details or {}, now=now
+    )
 
 
 def tell(*, to: list[str], subject: str, body: str, now: datetime) -> None:

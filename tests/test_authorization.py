@@ -282,6 +282,12 @@ TABLE: dict[str, Row] = {
         api(201, {"admin_user"}),
         body={"url": "https://93.184.215.14/hook", "events": ["lead.accepted"]},
     ),
+    "api test webhook": Row(
+        "api:webhook-send-test", "post", API + "/webhooks/{webhook}/test/", api(202, {"admin_user"})
+    ),
+    "api webhook deliveries": Row(
+        "api:webhook-deliveries", "get", API + "/webhooks/{webhook}/deliveries/", api(200, {"admin_user"})
+    ),
     "api rotate webhook secret": Row(
         "api:webhook-rotate-secret",
         "post",
@@ -397,6 +403,8 @@ def test_who_may_do_what(name, persona, world, request):
     expected = row.expected[persona]
     assert response.status_code == expected, (name, persona, response.status_code, response.content[:300])
     if is_api and expected in (401, 403):
-        assert set(response.json()) == {"detail"}
+        assert response["Content-Type"] == "application/problem+json"
+        assert set(response.json()) == {"type", "title", "status", "detail"}
+        assert response.json()["status"] == expected
     if not is_api and persona == "anonymous" and expected == 302 and row.route not in ("home", "logout"):
         assert response["Location"].startswith("/login/") or response["Location"].startswith("/admin/login/")

@@ -16,8 +16,10 @@ from agreements.models import Agreement
 from integrations.api.common import (
     AGREEMENT_PARAM,
     COMMON_ERRORS,
-    ErrorSerializer,
+    PROBLEM,
+    ProblemSerializer,
     agreement_param,
+    problem,
     require_role,
 )
 from integrations.api.strict import StrictQuery
@@ -95,8 +97,8 @@ class ActiveAgreementView(StrictQuery, APIView):
         parameters=[AGREEMENT_PARAM],
         responses={
             200: ActiveAgreementSerializer,
-            400: ErrorSerializer,
-            404: ErrorSerializer,
+            (400, PROBLEM): ProblemSerializer,
+            (404, PROBLEM): ProblemSerializer,
             **COMMON_ERRORS,
         },
     )
@@ -105,5 +107,5 @@ class ActiveAgreementView(StrictQuery, APIView):
         agreement = agreement_param(request)
         data = active_agreement_data(agreement) if agreement else None
         if data is None:
-            return Response({"detail": "No SLA version is in force."}, status=404)
+            return problem(404, "No SLA version is in force.")
         return Response(ActiveAgreementSerializer(data).data)

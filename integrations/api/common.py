@@ -1,7 +1,7 @@
 """What every API view shares: bearer tokens, one error format, throttling, the body limit, idempotency.
 
-Errors always look like {"detail": "...", "errors": {...}} (errors only for invalid input), so an
-integrator handles one shape; the OpenAPI schema documents it as `Error`.
+Every error is an RFC 9457 problem (application/problem+json; slaportal.problems), so an integrator
+handles one shape; the OpenAPI schema documents it as `Problem`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from agreements.selectors import default_agreement
 from integrations.authentication import BearerTokenAuthentication
 from integrations.idempotency import idempotency_claim, idempotency_release, idempotency_store
 from leads import services as lead_services
+from slaportal.problems import CONTENT_TYPE as PROBLEM
+from slaportal.problems import problem_body
 from slaportal.roles import Role, has_role
 
 
@@ -70,64 +72,72 @@ def actor_for(request: Request) -> lead_services.Actor:
     return lead_services.Actor.of(request.user)
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem: every error the API answers, as application/problem+json."""
+
+    type = serializers.CharField(help_text='"about:blank": the status says what kind of problem it is.')
+    title = serializers.CharField(help_text="The status's name, such as Bad Request.")
+    status = serializers.IntegerField(help_text="The HTTP status code.")
+    detail = serializers.CharField(help_text="What went wrong, for a person to read.")
     errors = serializers.DictField(
-        required=False, child=serializers.JSONField(), help_text="Field (or item index) -> messages."
+        required=False,
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="On invalid input: a field's path in the body (such as company.employees or "
+        "0.occurred_at; \"\" is the whole body), or a query parameter's or header's name -> messages.",
     )
-    status = serializers.CharField(
+    lead_status = serializers.CharField(
         required=False,
         allow_null=True,
         help_text="On a 409: the lead's status now (null if the lead is gone).",
     )
 
 
+def _errors(*codes: int) -> dict[tuple[int, str], type[ProblemSerializer]]:
+    return {(code, PROBLEM): ProblemSerializer for code in codes}
+
+
 # Responses every authenticated endpoint may give, for the schema (400: an unknown query parameter, at least).
-COMMON_ERRORS = {
-    400: ErrorSerializer,
-    401: ErrorSerializer,
-    403: ErrorSerializer,
-    413: ErrorSerializer,
-    429: ErrorSerializer,
-}
+COMMON_ERRORS = _errors(400, 401, 403, 413, 429)
 # And those that take a JSON body: anything else is a 415.
-WRITE_ERRORS = {**COMMON_ERRORS, 415: ErrorSerializer}
+WRITE_ERRORS = {**COMMON_ERRORS, **_errors(415)}
 
 
-def _errors(detail: Any) -> dict[str, Any]:
-    if isinstance(detail, dict):
-        return {
-            str(k): _errors(v) if isinstance(v, dict) else [str(m) for m in _as_list(v)]
-            for k, v in detail.items()
-        }
-    return {"non_field_errors": [str(m) for m in _as_list(detail)]}
+def problem(status: int, detail: str, *, errors: Any = None, **extra: Any) -> Response:
+    """An error response of the API, as an RFC 9457 problem."""
+    return Response(problem_body(status, detail, errors=errors, **extra), status=status, content_type=PROBLEM)
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
+def invalid(errors: Any) -> Response:
+    return problem(400, "Invalid input.", errors=errors)
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Map domain errors to HTTP, and give every error the same body."""
+    """Map domain errors to HTTP, and give every error the one problem shape."""
     if isinstance(exc, lead_services.LeadValidationError):
-        return Response({"detail": "Invalid input.", "errors": _errors(exc.errors)}, status=400)
+        return invalid(exc.errors)
     if isinstance(exc, lead_services.NotAllowed | PermissionDenied):
-        return Response({"detail": str(exc) or "Your role does not allow this."}, status=403)
+        return problem(403, str(exc) or "Your role does not allow this.")
     if isinstance(exc, lead_services.TransitionRefused | lead_services.TransitionConflict):
-        return Response({"detail": str(exc), "status": exc.current}, status=409)
+        return problem(409, str(exc), lead_status=exc.current)
     if isinstance(exc, lead_services.NoAgreement):
-        return Response({"detail": str(exc)}, status=409)
+        return problem(409, str(exc))
     if isinstance(exc, RequestDataTooBig):
-        return Response({"detail": body_too_big_message()}, status=413)
+        return problem(413, body_too_big_message())
     if isinstance(exc, Http404):
-        return Response({"detail": "Not found."}, status=404)
+        return problem(404, "Not found.")
     response = exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"detail": "Invalid input.", "errors": _errors(response.data)}
-    elif isinstance(response.data, dict) and "detail" in response.data:
-        response.data = {"detail": str(response.data["detail"])}
+        body = problem_body(response.status_code, "Invalid input.", errors=response.data)
+    elif isinstance(exc, exceptions.ParseError):
+        # The body is not JSON: the error is the whole body's.
+        body = problem_body(response.status_code, "Invalid input.", errors={"non_field_errors": [str(exc)]})
+    else:
+        detail = response.data.get("detail") if isinstance(response.data, dict) else response.data
+        body = problem_body(response.status_code, str(detail))
+    response.data = body
+    response.content_type = PROBLEM
     return response
 
 
@@ -146,9 +156,12 @@ class ApiBodyLimitMiddleware:
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
-                return JsonResponse({"detail": "Content-Length is not a number."}, status=400)
+                message = "Content-Length is not a number."
+                return JsonResponse(problem_body(400, message), status=400, content_type=PROBLEM)
             if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-                return JsonResponse({"detail": body_too_big_message()}, status=413)
+                return JsonResponse(
+                    problem_body(413, body_too_big_message()), status=413, content_type=PROBLEM
+                )
         return self.get_response(request)
 
 
@@ -170,10 +183,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., HttpRespon
         if key is None:
             return view_method(self, request, *args, **kwargs)
         if not key.strip() or len(key) > 200:
-            return Response(
-                {"detail": "Invalid input.", "errors": {"Idempotency-Key": ["Use 1 to 200 characters."]}},
-                status=400,
-            )
+            return invalid({"Idempotency-Key": ["Use 1 to 200 characters."]})
         # The request is what its JSON means: a retry whose body differs only in spacing or key order is the
         # same request. (A body that is not JSON raises the parser's 400 here, before any claim.)
         canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str).encode()
@@ -181,12 +191,11 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., HttpRespon
         record, claimed = idempotency_claim(user=request.user, key=key, request_hash=digest)
         if not claimed:
             if record.request_hash != digest:
-                return Response(
-                    {"detail": "This Idempotency-Key was already used for a different request."}, 422
-                )
+                return problem(422, "This Idempotency-Key was already used for a different request.")
             if record.status_code is None:
-                return Response({"detail": "A request with this Idempotency-Key is still in progress."}, 409)
-            replay = HttpResponse(record.response, status=record.status_code, content_type="application/json")
+                return problem(409, "A request with this Idempotency-Key is still in progress.")
+            kind = PROBLEM if record.status_code >= 400 else "application/json"  # errors are problems
+            replay = HttpResponse(record.response, status=record.status_code, content_type=kind)
             replay["Idempotent-Replayed"] = "true"
             return replay
         try:

@@ -24,8 +24,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,14 +31,16 @@ from rest_framework.views import APIView
 from integrations.api.common import (
     COMMON_ERRORS,
     IDEMPOTENCY_HEADER,
+    PROBLEM,
     WRITE_ERRORS,
-    ErrorSerializer,
+    ProblemSerializer,
     actor_for,
     idempotent,
+    invalid,
     require_role,
 )
 from integrations.api.serializers import CompanySerializer, LeadSerializer
-from integrations.api.strict import StrictBooleanFilter, StrictFields, StrictQuery, whole_number
+from integrations.api.strict import StrictBooleanFilter, StrictCursor, StrictFields, StrictQuery
 from leads import limits, permissions, selectors, services
 from leads.limits import LEAD_TEXT_MAX as TEXT
 from leads.models import Lead, LeadEvent, Temperature
@@ -173,27 +173,16 @@ class LeadFilter(filters.FilterSet):
         fields = ["status", "marketing_temperature", "icp_fit", "owner", "updated_since", "external_id"]
 
 
-class LeadCursor(CursorPagination):
+class LeadCursor(StrictCursor):
     ordering = ("-updated_at", "-id")
     page_size = 100
-    page_size_query_param = "page_size"
     max_page_size = 500
 
-    def get_page_size(self, request: Request) -> int:
-        size = whole_number(
-            request.query_params.get(self.page_size_query_param),
-            name=self.page_size_query_param,
-            low=1,
-            high=self.max_page_size,
-        )
-        return self.page_size if size is None else size
 
-    def decode_cursor(self, request: Request) -> Any:
-        # A cursor that is not one of ours is bad input (400), not a missing page (DRF's 404).
-        try:
-            return super().decode_cursor(request)
-        except NotFound:
-            raise serializers.ValidationError({"cursor": ["Not a cursor from a previous page."]}) from None
+class EventCursor(StrictCursor):
+    ordering = ("at", "id")  # a timeline reads oldest first
+    page_size = 100
+    max_page_size = 500
 
 
 class LeadListCreateView(StrictQuery, generics.ListAPIView):
@@ -207,7 +196,7 @@ class LeadListCreateView(StrictQuery, generics.ListAPIView):
 
     @extend_schema(
         summary="List leads",
-        responses={200: LeadSerializer(many=True), 400: ErrorSerializer, **COMMON_ERRORS},
+        responses={200: LeadSerializer(many=True), (400, PROBLEM): ProblemSerializer, **COMMON_ERRORS},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         require_role(request, *Role)
@@ -219,8 +208,8 @@ class LeadListCreateView(StrictQuery, generics.ListAPIView):
         responses={
             201: LeadSerializer,
             200: LeadSerializer,
-            400: ErrorSerializer,
-            409: ErrorSerializer,
+            (400, PROBLEM): ProblemSerializer,
+            (409, PROBLEM): ProblemSerializer,
             **WRITE_ERRORS,
         },
     )
@@ -245,19 +234,26 @@ def _lead_for(request: Request, lead_id: int) -> Lead:
 
 
 class LeadDetailView(StrictQuery, APIView):
-    @extend_schema(summary="A lead", responses={200: LeadSerializer, 404: ErrorSerializer, **COMMON_ERRORS})
+    @extend_schema(
+        summary="A lead", responses={200: LeadSerializer, (404, PROBLEM): ProblemSerializer, **COMMON_ERRORS}
+    )
     def get(self, request: Request, lead_id: int) -> Response:
         return Response(LeadSerializer(_lead_for(request, lead_id)).data)
 
 
-class LeadEventsView(StrictQuery, APIView):
+class LeadEventsView(StrictQuery, generics.ListAPIView):
+    serializer_class = LeadEventSerializer
+    pagination_class = EventCursor
+
+    def get_queryset(self) -> QuerySet[LeadEvent]:
+        return selectors.lead_events(lead=_lead_for(self.request, self.kwargs["lead_id"]))
+
     @extend_schema(
-        summary="A lead's timeline",
-        responses={200: LeadEventSerializer(many=True), 404: ErrorSerializer, **COMMON_ERRORS},
+        summary="A lead's timeline, oldest first",
+        responses={200: LeadEventSerializer(many=True), (404, PROBLEM): ProblemSerializer, **COMMON_ERRORS},
     )
-    def get(self, request: Request, lead_id: int) -> Response:
-        lead = _lead_for(request, lead_id)
-        return Response(LeadEventSerializer(selectors.lead_events(lead=lead), many=True).data)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 def _item_errors(errors: dict[int, Any], *, many: bool) -> serializers.ValidationError:
@@ -276,7 +272,7 @@ class ActivityIngestView(StrictQuery, APIView):
             resource_type_field_name=None,
             many=False,
         ),
-        responses={201: IngestResultSerializer, 400: ErrorSerializer, **WRITE_ERRORS},
+        responses={201: IngestResultSerializer, (400, PROBLEM): ProblemSerializer, **WRITE_ERRORS},
         description=(
             "A bad item gives 400 with `errors` keyed by its index, then its field; nothing is stored."
         ),
@@ -286,11 +282,9 @@ class ActivityIngestView(StrictQuery, APIView):
         many = isinstance(request.data, list)
         if many and len(request.data) > limits.ACTIVITIES_PER_REQUEST:
             message = f"At most {limits.ACTIVITIES_PER_REQUEST:,} items."
-            return Response({"detail": "Invalid input.", "errors": {"non_field_errors": [message]}}, 400)
+            return invalid({"non_field_errors": [message]})
         if many and not request.data:
-            return Response(
-                {"detail": "Invalid input.", "errors": {"non_field_errors": ["Send at least one."]}}, 400
-            )
+            return invalid({"non_field_errors": ["Send at least one."]})
         raw = request.data if many else [request.data]
         now = timezone.now()  # one clock for the checks and the ingest
         shape_errors: dict[int, Any] = {}
@@ -346,10 +340,14 @@ class LeadActionView(StrictQuery, APIView):
 
 ACTION_RESPONSES = {
     200: LeadSerializer,
-    400: ErrorSerializer,
-    404: ErrorSerializer,
-    409: OpenApiResponse(ErrorSerializer, description="The lead's status forbids it, or a race was lost."),
-    422: OpenApiResponse(ErrorSerializer, description="Idempotency-Key reused with a different request."),
+    (400, PROBLEM): ProblemSerializer,
+    (404, PROBLEM): ProblemSerializer,
+    (409, PROBLEM): OpenApiResponse(
+        ProblemSerializer, description="The lead's status forbids it, or a race was lost."
+    ),
+    (422, PROBLEM): OpenApiResponse(
+        ProblemSerializer, description="Idempotency-Key reused with a different request."
+    ),
     **WRITE_ERRORS,
 }
 

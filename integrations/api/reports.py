@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,11 +12,14 @@ from rest_framework.views import APIView
 from integrations.api.common import (
     AGREEMENT_PARAM,
     COMMON_ERRORS,
-    ErrorSerializer,
+    PROBLEM,
+    ProblemSerializer,
     agreement_param,
+    invalid,
+    problem,
     require_role,
 )
-from integrations.api.strict import StrictQuery, whole_number
+from integrations.api.strict import StrictCursor, StrictQuery
 from reporting import selectors
 from reporting.models import MonthlyReport
 from reporting.periods import PeriodError, parse_period, period_containing
@@ -86,20 +88,23 @@ class ReportView(StrictQuery, APIView):
             OpenApiParameter("quarter", str, description="YYYY-QN, instead of month."),
             AGREEMENT_PARAM,
         ],
-        responses={200: FiguresSerializer, 400: ErrorSerializer, 404: ErrorSerializer, **COMMON_ERRORS},
+        responses={
+            200: FiguresSerializer,
+            (400, PROBLEM): ProblemSerializer,
+            (404, PROBLEM): ProblemSerializer,
+            **COMMON_ERRORS,
+        },
     )
     def get(self, request: Request) -> Response:
         require_role(request, *Role)
         agreement = agreement_param(request)
         if agreement is None:
-            return Response({"detail": "No such agreement."}, status=404)
+            return problem(404, "No such agreement.")
         tz = agreement_timezone(agreement)
         month, quarter = request.query_params.get("month"), request.query_params.get("quarter")
         field = "quarter" if quarter else "month"
         if month and quarter:
-            return Response(
-                {"detail": "Invalid input.", "errors": {"quarter": ["Give month or quarter, not both."]}}, 400
-            )
+            return invalid({"quarter": ["Give month or quarter, not both."]})
         try:
             if month or quarter:
                 period = parse_period(month or quarter, tz)
@@ -108,43 +113,27 @@ class ReportView(StrictQuery, APIView):
             else:
                 period = period_containing(timezone.now(), "month", tz)
         except PeriodError as exc:
-            return Response({"detail": "Invalid input.", "errors": {field: [str(exc)]}}, 400)
+            return invalid({field: [str(exc)]})
         if not 1970 <= period.year <= 9998:
-            return Response(
-                {"detail": "Invalid input.", "errors": {field: ["Give a year from 1970 to 9998."]}}, 400
-            )
+            return invalid({field: ["Give a year from 1970 to 9998."]})
         if period.start > timezone.now():
             # Figures of a period to come would all be zero: a mistyped year, not a question.
             message = f"{period.label} has not begun yet; give this or an earlier {period.kind}."
-            return Response({"detail": "Invalid input.", "errors": {field: [message]}}, 400)
+            return invalid({field: [message]})
         return Response(
             FiguresSerializer(selectors.report_figures(agreements=[agreement], period=period)).data
         )
 
 
-class ReportPage(LimitOffsetPagination):
-    default_limit = 24
-    max_limit = 200
-
-    def get_limit(self, request: Request) -> int:
-        limit = whole_number(
-            request.query_params.get(self.limit_query_param),
-            name=self.limit_query_param,
-            low=1,
-            high=self.max_limit,
-        )
-        return self.default_limit if limit is None else limit
-
-    def get_offset(self, request: Request) -> int:
-        offset = whole_number(
-            request.query_params.get(self.offset_query_param), name=self.offset_query_param, low=0, high=10**9
-        )
-        return offset or 0
+class ReportCursor(StrictCursor):
+    ordering = ("-period_start", "-id")
+    page_size = 24
+    max_page_size = 200
 
 
 class MonthlyReportListView(StrictQuery, generics.ListAPIView):
     serializer_class = MonthlyReportSerializer
-    pagination_class = ReportPage
+    pagination_class = ReportCursor
 
     def get_queryset(self):
         return MonthlyReport.objects.order_by("-period_start", "pk")

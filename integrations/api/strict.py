@@ -14,6 +14,8 @@ from typing import Any
 import django_filters
 from django import forms
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 
 
@@ -107,3 +109,26 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     BooleanFilter reads its value through a widget that turns anything unknown into "no filter".)"""
 
     field_class = _StrictBooleanField
+
+
+class StrictCursor(CursorPagination):
+    """The one pagination of the API: a cursor (follow `next` until it is null), and a page size that is
+    checked, not clamped. Each list names its ordering and sizes."""
+
+    page_size_query_param = "page_size"
+
+    def get_page_size(self, request: Request) -> int:
+        size = whole_number(
+            request.query_params.get(self.page_size_query_param),
+            name=self.page_size_query_param,
+            low=1,
+            high=self.max_page_size,
+        )
+        return self.page_size if size is None else size
+
+    def decode_cursor(self, request: Request) -> Any:
+        # A cursor that is not one of ours is bad input (400), not a missing page (DRF's 404).
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise serializers.ValidationError({"cursor": ["Not a cursor from a previous page."]}) from None

@@ -11,10 +11,15 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from integrations.api.common import COMMON_ERRORS, WRITE_ERRORS, ErrorSerializer
-from integrations.api.strict import StrictFields, StrictQuery
-from integrations.models import WEBHOOK_EVENTS, WebhookSubscription
-from integrations.webhooks import subscription_create, subscription_rotate_secret
+from integrations.api.common import COMMON_ERRORS, PROBLEM, WRITE_ERRORS, ProblemSerializer
+from integrations.api.strict import StrictCursor, StrictFields, StrictQuery
+from integrations.models import WEBHOOK_EVENTS, Outbox, WebhookSubscription
+from integrations.webhooks import (
+    deliveries_of,
+    subscription_create,
+    subscription_rotate_secret,
+    webhook_send_test,
+)
 from slaportal.roles import Role, has_role
 
 
@@ -39,6 +44,43 @@ class WebhookSubscriptionSerializer(StrictFields, serializers.ModelSerializer):
         }
 
 
+class DeliverySerializer(serializers.ModelSerializer):
+    id = serializers.SerializerMethodField(help_text="The delivery's webhook-id header.")
+    event = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Outbox
+        fields = [
+            "id",
+            "event",
+            "status",
+            "attempts",
+            "created_at",
+            "next_attempt_at",
+            "sent_at",
+            "last_error",
+        ]
+        read_only_fields = fields
+
+    def get_id(self, message: Outbox) -> str:
+        return f"msg_{message.pk}"
+
+    def get_event(self, message: Outbox) -> str:
+        return message.payload.get("event", "")
+
+
+class DeliveryCursor(StrictCursor):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    max_page_size = 200
+
+
+class SubscriptionCursor(StrictCursor):
+    ordering = ("id",)
+    page_size = 100
+    max_page_size = 500
+
+
 class SubscriptionWithSecretSerializer(WebhookSubscriptionSerializer):
     secret = serializers.CharField(
         read_only=True,
@@ -50,7 +92,7 @@ class SubscriptionWithSecretSerializer(WebhookSubscriptionSerializer):
         fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
 
 
-ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, **COMMON_ERRORS}
+ERRORS = {(400, PROBLEM): ProblemSerializer, (404, PROBLEM): ProblemSerializer, **COMMON_ERRORS}
 WRITE = {**ERRORS, **WRITE_ERRORS}
 
 
@@ -84,7 +126,7 @@ class WebhookSubscriptionViewSet(StrictQuery, viewsets.ModelViewSet):
     queryset = WebhookSubscription.objects.order_by("pk")
     serializer_class = WebhookSubscriptionSerializer
     permission_classes = [IsAdminRole]
-    pagination_class = None
+    pagination_class = SubscriptionCursor
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = self.get_serializer(data=request.data)
@@ -92,6 +134,28 @@ class WebhookSubscriptionViewSet(StrictQuery, viewsets.ModelViewSet):
         subscription, secret = subscription_create(**payload.validated_data)
         subscription.secret = secret
         return Response(SubscriptionWithSecretSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Send a test event",
+        description='Queues a `webhook.test` delivery, `{"event": "webhook.test", "occurred_at", '
+        '"data": {"subscription": <id>}}`, to this subscription alone, signed and retried like any '
+        "other; see it in the deliveries.",
+        request=None,
+        responses={202: DeliverySerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="test")
+    def send_test(self, request: Request, pk: str | None = None) -> Response:
+        message = webhook_send_test(subscription=self.get_object())
+        return Response(DeliverySerializer(message).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="A subscription's deliveries, newest first",
+        responses={200: DeliverySerializer(many=True), **ERRORS},
+    )
+    @action(detail=True, methods=["get"], pagination_class=DeliveryCursor)
+    def deliveries(self, request: Request, pk: str | None = None) -> Response:
+        page = self.paginate_queryset(deliveries_of(self.get_object()))
+        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
 
     @extend_schema(
         summary="Rotate the signing secret",

@@ -96,15 +96,32 @@ def lead_transition(
             details=details or {},
         )
         lead.refresh_from_db()
-        if kind in PUBLISHED_EVENTS:
-            sla = {"version": version.number if version else None, "clause": clause, "reason": reason}
-            publish(PUBLISHED_EVENTS[kind], subject=lead, sla=sla, now=now)
+        _publish(kind, lead, version, clause, reason, details or {}, now)
     return lead
 
 
-# The transitions published to whoever listens (integrations: webhook subscribers), by event name.
+def _publish(
+    kind: str,
+    lead: Lead,
+    version: AgreementVersion | None,
+    clause: str,
+    reason: str,
+    details: dict[str, Any],
+    now: datetime,
+) -> None:
+    if kind in PUBLISHED_EVENTS:
+        sla = {"version": version.number if version else None, "clause": clause, "reason": reason}
+        publish(PUBLISHED_EVENTS[kind], subject=lead, sla=sla, details=details, now=now)
+
+
+# Every step published to whoever listens (integrations: webhook subscribers), by its catalogue name
+# (slaportal.publishing.EVENTS): each transition, a new lead and each feedback answer.
 PUBLISHED_EVENTS = {
+    Kind.CREATED: "lead.created",
     Kind.HANDED_OFF: "lead.handed_off",
+    Kind.QUALIFIED: "lead.qualified",
+    Kind.RETURNED: "lead.returned_to_nurture",
+    Kind.FEEDBACK: "lead.feedback",
     Kind.ACCEPTED: "lead.accepted",
     Kind.REJECTED: "lead.rejected",
     Kind.BREACHED: "lead.pickup_overdue",
@@ -116,7 +133,7 @@ PUBLISHED_EVENTS = {
 
 def record_event(lead: Lead, kind: str, actor: Actor, now: datetime, **fields: Any) -> LeadEvent:
     """An event that changes no status (created, updated, evaluated, feedback, reminded)."""
-    return LeadEvent.objects.create(
+    event = LeadEvent.objects.create(
         lead_id=lead.pk,
         kind=kind,
         at=now,
@@ -126,6 +143,9 @@ def record_event(lead: Lead, kind: str, actor: Actor, now: datetime, **fields: A
         to_status=lead.status,
         **fields,
     )
+    version = fields.get("sla_version")
+    _publish(kind, lead, version, fields.get("clause", ""), "", fields.get("details") or {}, now)
+    return event
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from integrations.tokens import token_revoke
 from leads import services
 from leads.models import Activity, Lead, LeadEvent
 from reporting.periods import period_containing
+from slaportal.problems import problem_body as problem
 from tests.factories import WARM, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +48,8 @@ def test_requests_without_a_valid_token_get_401(marketer, api):
     anonymous = APIClient()
     response = anonymous.get("/api/v1/leads/")
     assert response.status_code == 401
-    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert response.json() == problem(401, "Authentication credentials were not provided.")
+    assert response["Content-Type"] == "application/problem+json"
     assert response["WWW-Authenticate"].startswith("Bearer")
     anonymous.credentials(HTTP_AUTHORIZATION="Bearer nonsense")
     assert anonymous.get("/api/v1/leads/").status_code == 401
@@ -110,7 +112,7 @@ def test_invalid_lead_gives_400_with_field_errors_and_stores_nothing(pipeline, m
     response = api(marketer).post("/api/v1/leads/", payload, format="json")
     assert response.status_code == 400
     assert response.json()["detail"] == "Invalid input."
-    assert field in response.json()["errors"]
+    assert any(path == field or path.startswith(f"{field}.") for path in response.json()["errors"])
     assert not Lead.objects.exists()
 
 
@@ -177,9 +179,7 @@ def test_activities_single_list_duplicates_and_all_or_nothing(pipeline, marketer
     ]
     response = client.post("/api/v1/activities/", bad, format="json")
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"1", "2"}
-    assert "type" in response.json()["errors"]["1"]
-    assert "occurred_at" in response.json()["errors"]["2"]
+    assert set(response.json()["errors"]) == {"1.type", "2.occurred_at"}
     assert Activity.objects.count() == 2
 
 
@@ -203,10 +203,9 @@ def test_actions_follow_the_state_machine_with_409s_naming_the_status(pipeline, 
     assert accepted.json()["status"] == "accepted"
     again = rep_api.post(f"/api/v1/leads/{lead.pk}/accept/")
     assert again.status_code == 409
-    assert again.json() == {
-        "detail": "Cannot accept: the lead is accepted (in progress with sales).",
-        "status": "accepted",
-    }
+    assert again.json() == problem(
+        409, "Cannot accept: the lead is accepted (in progress with sales).", lead_status="accepted"
+    )
     assert (
         rep_api.post(
             f"/api/v1/leads/{lead.pk}/qualify/",
@@ -380,13 +379,13 @@ def test_unknown_api_paths_are_json_404s_even_with_debug_on(marketer, api, setti
     settings.DEBUG = True
     response = api(marketer).get(path)
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == problem(404, "Not found.")
 
 
 def test_a_path_missing_its_slash_is_named_not_redirected(marketer, api):
     response = api(marketer).post("/api/v1/leads", LEAD, format="json")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found. Did you mean /api/v1/leads/ ?"}
+    assert response.json() == problem(404, "Not found. Did you mean /api/v1/leads/ ?")
 
 
 @pytest.mark.parametrize(
@@ -446,7 +445,7 @@ def test_actions_on_a_lead_not_yet_accepted_are_409s(pipeline, api, action, body
     lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
     response = api(lead.owner).post(f"/api/v1/leads/{lead.pk}/{action}/", body, format="json")
     assert response.status_code == 409
-    assert response.json()["status"] == "handed_off"
+    assert response.json()["lead_status"] == "handed_off"
     assert response.json()["detail"].endswith("the lead is awaiting pickup by sales.")
 
 
@@ -457,11 +456,11 @@ def test_without_an_sla_leads_are_refused_with_409_and_there_is_no_active_versio
     assert "No SLA exists yet" in response.json()["detail"]
     assert not Lead.objects.exists()
     missing = client.get("/api/v1/agreements/active/")
-    assert (missing.status_code, missing.json()) == (404, {"detail": "No SLA version is in force."})
+    assert (missing.status_code, missing.json()) == (404, problem(404, "No SLA version is in force."))
 
 
 def test_timeline_of_a_missing_lead_is_404(marketer, api):
-    assert api(marketer).get("/api/v1/leads/424242/events/").json() == {"detail": "Not found."}
+    assert api(marketer).get("/api/v1/leads/424242/events/").json() == problem(404, "Not found.")
 
 
 def test_rule_errors_are_keyed_by_index_for_lists_and_by_field_for_one(pipeline, marketer, api):
@@ -474,9 +473,7 @@ def test_rule_errors_are_keyed_by_index_for_lists_and_by_field_for_one(pipeline,
     listed = client.post("/api/v1/activities/", [good, {**bad, "lead_external_id": "unknown"}], format="json")
     assert listed.status_code == 400
     assert listed.json()["errors"] == {
-        "1": {
-            "lead_external_id": ["No lead with this external_id; send the lead first."],
-        }
+        "1.lead_external_id": ["No lead with this external_id; send the lead first."],
     }
     assert not Activity.objects.exists()
 
@@ -487,7 +484,8 @@ def test_a_body_that_is_not_json_is_415_and_a_wrong_method_405(pipeline, markete
         "/api/v1/leads/", "external_id=x", content_type="application/x-www-form-urlencoded"
     )
     assert wrong_type.status_code == 415
-    assert set(wrong_type.json()) == {"detail"}
+    assert wrong_type.json()["status"] == 415
+    assert wrong_type["Content-Type"] == "application/problem+json"
     wrong_method = client.delete("/api/v1/leads/")
     assert wrong_method.status_code == 405
     assert "POST" in wrong_method["Allow"]

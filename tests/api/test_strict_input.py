@@ -10,7 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from integrations.api.strict import StrictQuery
-from integrations.models import ApiToken
+from integrations.models import ApiToken, WebhookSubscription
 from leads.models import Activity, Lead
 from leads.services import escalation
 from reporting.periods import period_containing
@@ -31,7 +31,7 @@ def test_a_misspelled_body_field_is_named_with_a_guess_and_nothing_is_stored(pip
     assert errors == {"compnay": ["Unknown field; did you mean 'company'?"]}
     nested = {"external_id": "unk-1", "company": {"employes": 5000}, "emial": "x@example.com"}
     errors = errors_of(client.post("/api/v1/leads/", nested, format="json"))
-    assert errors["company"] == {"employes": ["Unknown field; did you mean 'employees'?"]}
+    assert errors["company.employes"] == ["Unknown field; did you mean 'employees'?"]
     assert errors["emial"] == ["Unknown field; did you mean 'email'?"]
     assert not Lead.objects.exists()
 
@@ -41,8 +41,8 @@ def test_unknown_fields_of_activities_and_actions_are_refused(pipeline, marketer
     at = timezone.now().isoformat()
     item = {"lead_external_id": "L1", "type": "ebook_download", "ocurred_at": at, "external_id": "a1"}
     errors = errors_of(api(marketer).post("/api/v1/activities/", [item], format="json"))
-    assert errors["0"]["ocurred_at"] == ["Unknown field; did you mean 'occurred_at'?"]
-    assert errors["0"]["occurred_at"] == ["This field is required."]
+    assert errors["0.ocurred_at"] == ["Unknown field; did you mean 'occurred_at'?"]
+    assert errors["0.occurred_at"] == ["This field is required."]
     assert Activity.objects.filter(external_id="a1").count() == 0
     reject = {"reason": "no_fit", "note": "not ours", "destination": "nurture"}
     errors = errors_of(api(rep).post(f"/api/v1/leads/{lead.pk}/reject/", reject, format="json"))
@@ -176,3 +176,52 @@ def test_every_time_the_api_writes_is_utc_with_a_z(pipeline, marketer, rep, mana
     found = times_in(responses)
     assert len(found) > 10
     assert [t for t in found if not t.endswith("Z")] == []
+
+
+def test_every_list_that_grows_has_one_pagination_a_cursor(pipeline, marketer, admin_user, api):
+    lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    hook = WebhookSubscription.objects.create(
+        url="https://crm.example.com/h", secret="s" * 32, events=["lead.closed"]
+    )
+    lists = {
+        marketer: ["/api/v1/leads/", f"/api/v1/leads/{lead.pk}/events/", "/api/v1/reports/monthly/"],
+        admin_user: ["/api/v1/webhooks/", f"/api/v1/webhooks/{hook.pk}/deliveries/"],
+    }
+    for user, urls in lists.items():
+        client = api(user)
+        for url in urls:
+            page = client.get(url, {"page_size": "1"}).json()
+            assert set(page) == {"next", "previous", "results"}, url
+            assert len(page["results"]) <= 1
+            assert "page_size" in errors_of(client.get(url, {"page_size": "0"})), url
+            assert "cursor" in errors_of(client.get(url, {"cursor": "not-ours"})), url
+    events = api(marketer).get(f"/api/v1/leads/{lead.pk}/events/", {"page_size": "2"}).json()
+    assert events["next"]  # created, evaluated, handed off: more than one page of two
+    rest = api(marketer).get(events["next"]).json()["results"]
+    kinds = [e["kind"] for e in events["results"] + rest]
+    assert kinds[0] == "created"  # oldest first, across pages
+    assert "handed_off" in kinds
+
+
+def test_every_error_is_a_problem_document_bad_json_included(pipeline, marketer, api):
+    client = api(marketer)
+    bad_json = client.post("/api/v1/leads/", '{"external_id": ', content_type="application/json")
+    assert bad_json.status_code == 400
+    assert bad_json["Content-Type"] == "application/problem+json"
+    body = bad_json.json()
+    assert (body["type"], body["title"], body["status"], body["detail"]) == (
+        "about:blank",
+        "Bad Request",
+        400,
+        "Invalid input.",
+    )
+    assert list(body["errors"]) == [""]  # the body as a whole
+    assert "JSON parse error" in body["errors"][""][0]
+    # A client that asks for problem documents (as RFC 9457 suggests) gets them, not a 406.
+    asked = client.get("/api/v1/leads/", {"page_size": "0"}, HTTP_ACCEPT="application/problem+json")
+    assert (asked.status_code, asked.json()["errors"]) == (
+        400,
+        {"page_size": ["Give a whole number from 1 to 500."]},
+    )
+    listed = client.post("/api/v1/activities/", [], format="json")
+    assert listed.json()["errors"] == {"": ["Send at least one."]}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import socket
 import textwrap
 import urllib.request
@@ -16,7 +17,10 @@ from integrations import netguard, outbox, webhooks
 from integrations.models import Outbox, WebhookSubscription
 from leads import services
 from leads.models import Lead
-from leads.services import Actor
+from leads.services import Actor, escalation
+from reporting.periods import period_containing
+from reporting.services import report_build
+from slaportal.publishing import EVENTS
 from tests.factories import WARM, make_lead
 from tests.receiver import SECRET, Receiver, verify
 
@@ -305,3 +309,71 @@ def test_without_subscribers_transitions_build_no_payload(pipeline, rep, monkeyp
     lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
     services.lead_accept(lead=lead, actor=Actor.of(lead.owner))
     assert not Outbox.objects.filter(channel="webhook").exists()
+
+
+def test_every_event_of_the_catalogue_is_published_by_some_step(pipeline, rep, other_rep, manager):
+    WebhookSubscription.objects.create(url="https://crm.example.com/all", secret=SECRET, events=list(EVENTS))
+    now = timezone.now()
+    won = make_lead(external_id="W", now=now - timedelta(days=10), activities=WARM)  # created, handed off
+    won = services.lead_accept(lead=won, actor=Actor.of(won.owner), now=now - timedelta(days=10))
+    won = services.lead_qualify(
+        lead=won, actor=Actor.of(won.owner), product_potential=True, purchase_timeframe_months=3
+    )
+    services.lead_feedback(lead=won, actor=Actor.of(won.owner), answers={"talk": "Went well."})
+    services.lead_close(lead=won, actor=Actor.of(won.owner), outcome="won")
+    moved = make_lead(external_id="M", now=now, activities=WARM)
+    services.lead_reassign(
+        lead=moved, actor=Actor.of(manager), owner=other_rep.username if moved.owner == rep else rep.username
+    )
+    late = make_lead(external_id="L", now=now - timedelta(days=14), activities=WARM)
+    escalation.check_overdue_pickups()
+    late.refresh_from_db()
+    recycled = services.lead_reject(
+        lead=late,
+        actor=Actor.of(late.owner),
+        reason="no_budget",
+        note="next year",
+        now=now - timedelta(days=200),
+    )
+    assert recycled.status == "recycled"
+    services.leads_return_recycled(now=now)
+    pipeline.versions.update(effective_from=now - timedelta(days=90))
+    report_build(agreement=pipeline, period=period_containing(now, "month", "Europe/Warsaw").previous())
+    published = {m.payload["event"] for m in Outbox.objects.filter(channel="webhook")}
+    assert published == set(EVENTS)
+    feedback = next(
+        m for m in Outbox.objects.filter(channel="webhook") if m.payload["event"] == "lead.feedback"
+    )
+    answers = json.loads(feedback.payload["body"])["data"]["details"]["answers"]
+    assert "Went well." in answers.values()
+
+
+def test_the_guide_lists_every_event_of_the_catalogue():
+    guide = (settings_module.BASE_DIR / "integrations" / "api" / "guide.md").read_text()
+    assert [event for event in EVENTS if f"`{event}`" not in guide] == []
+
+
+def test_a_test_event_reaches_the_subscription_and_is_listed_with_its_deliveries(
+    pipeline, receiver, admin_user, api
+):
+    hook = receiver()
+    client = api(admin_user)
+    created = client.post(
+        "/api/v1/webhooks/", {"url": hook.url, "events": ["lead.closed"]}, format="json"
+    ).json()
+    queued = client.post(f"/api/v1/webhooks/{created['id']}/test/")
+    assert queued.status_code == 202
+    assert queued.json()["event"] == "webhook.test"
+    outbox.outbox_deliver()
+    body = verify(hook.requests[0], created["secret"])
+    assert body == {
+        "event": "webhook.test",
+        "occurred_at": body["occurred_at"],
+        "data": {"subscription": created["id"]},
+    }
+    page = client.get(f"/api/v1/webhooks/{created['id']}/deliveries/", {"page_size": "10"}).json()
+    assert [(d["id"], d["event"], d["status"]) for d in page["results"]] == [
+        (queued.json()["id"], "webhook.test", "sent")
+    ]
+    assert page["next"] is None
+    assert client.get(f"/api/v1/webhooks/{created['id']}/deliveries/", {"limit": "5"}).status_code == 400
