@@ -7,6 +7,7 @@ handles one shape; the OpenAPI schema documents it as `Problem`.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Callable
 from functools import wraps
@@ -146,23 +147,44 @@ def body_too_big_message() -> str:
 
 
 class ApiBodyLimitMiddleware:
-    """A 413 with the API's error body for an API request larger than DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    """A 413 with the API's error body for an API request larger than DATA_UPLOAD_MAX_MEMORY_SIZE, and a
+    chunked body (no Content-Length) read in full, under the same limit, instead of being taken as empty."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith("/api/"):
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                message = "Content-Length is not a number."
-                return JsonResponse(problem_body(400, message), status=400, content_type=PROBLEM)
-            if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-                return JsonResponse(
-                    problem_body(413, body_too_big_message()), status=413, content_type=PROBLEM
-                )
+            refused = self._check(request)
+            if refused is not None:
+                return refused
         return self.get_response(request)
+
+    def _check(self, request: HttpRequest) -> HttpResponse | None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and not request.META.get(
+            "CONTENT_LENGTH"
+        ):
+            # The server de-chunks the stream but cannot say its length, and Django reads no more than the
+            # length it is told: read it here, one byte past the limit at most.
+            stream = request.META.get("wsgi.input")
+            body = stream.read(limit + 1) if stream is not None else b""
+            if len(body) > limit:
+                return _problem_response(413, body_too_big_message())
+            request.META["CONTENT_LENGTH"] = str(len(body))
+            request._stream = io.BytesIO(body)  # what Django and DRF read the body from
+            return None
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _problem_response(400, "Content-Length is not a number.")
+        if length > limit:
+            return _problem_response(413, body_too_big_message())
+        return None
+
+
+def _problem_response(status: int, detail: str) -> JsonResponse:
+    return JsonResponse(problem_body(status, detail), status=status, content_type=PROBLEM)
 
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
