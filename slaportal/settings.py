@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "integrations.api.common.ApiBodyLimitMiddleware",
+    "integrations.api.common.RateLimitHeaders",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -174,6 +175,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",  # tags come from the path after it: leads, activities, reports …
     "ENUM_NAME_OVERRIDES": {"TemperatureEnum": "leads.models.Temperature"},
 }
+# Wrong API tokens from one address: after this many within the window (seconds), the address is refused
+# (429 with Retry-After) until the window ends.
+API_AUTH_FAILURES = env_int("API_AUTH_FAILURES", 20)
+API_AUTH_FAILURE_WINDOW = env_int("API_AUTH_FAILURE_WINDOW", 300)
 # The API takes bodies of at most 1 MiB (a list of 1,000 activities fits easily); larger ones get a 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 

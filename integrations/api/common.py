@@ -183,6 +183,24 @@ class ApiBodyLimitMiddleware:
         return None
 
 
+class RateLimitHeaders:
+    """RateLimit-Limit, -Remaining and -Reset (seconds) on every API response that the throttle counted,
+    so an integration can pace itself instead of learning the budget from a 429."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        counted = getattr(request, "rate_limit", None)
+        if counted is not None:
+            limit, remaining, reset = counted
+            response["RateLimit-Limit"] = str(limit)
+            response["RateLimit-Remaining"] = str(remaining)
+            response["RateLimit-Reset"] = str(reset)
+        return response
+
+
 def _problem_response(status: int, detail: str) -> JsonResponse:
     return JsonResponse(problem_body(status, detail), status=status, content_type=PROBLEM)
 
