@@ -37,6 +37,8 @@ class Lead(models.Model):
     company_annual_revenue = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     company_industry = models.CharField(max_length=100, blank=True)
     company_country = models.CharField(max_length=2, blank=True)
+    # Set when the person's data was erased (GDPR Art. 17): the personal fields hold a tombstone since.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NURTURING)
     # NULL, never "", means "not rated yet": the API reports it as null and reports count it apart.
@@ -156,6 +158,7 @@ class LeadEvent(models.Model):
         REMINDED = "reminded", "Pickup reminder sent"
         RETURNED = "returned", "Returned to nurture"
         FEEDBACK = "feedback", "Feedback"
+        ERASED = "erased", "Personal data erased"
 
     class ActorType(models.TextChoices):
         USER = "user", "User"

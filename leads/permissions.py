@@ -32,3 +32,11 @@ def is_manager(user: Any) -> bool:
 
 def is_owner(user: Any, lead: Any) -> bool:
     return lead.owner_id is not None and lead.owner_id == getattr(user, "pk", None)
+
+
+# Erasing a person's data is irreversible: admins only (and integrations acting with an admin's token).
+ERASE_ROLES = (Role.ADMIN,)
+
+
+def can_erase(user: Any) -> bool:
+    return has_role(user, *ERASE_ROLES)

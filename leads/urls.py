@@ -14,4 +14,5 @@ urlpatterns = [
     path("<id:lead_id>/close/", views.lead_close, name="close"),
     path("<id:lead_id>/reassign/", views.lead_reassign, name="reassign"),
     path("<id:lead_id>/feedback/", views.lead_feedback, name="feedback"),
+    path("<id:lead_id>/erase/", views.lead_erase, name="erase"),
 ]

@@ -98,6 +98,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 
 def _lead_context(request: HttpRequest, lead: Lead, **forms: Any) -> dict[str, Any]:
     actions = services.allowed_actions(lead, request.user)
+    can_erase = permissions.can_erase(request.user) and lead.erased_at is None
     return {
         "lead": lead,
         "actions": actions,
@@ -110,6 +111,7 @@ def _lead_context(request: HttpRequest, lead: Lead, **forms: Any) -> dict[str, A
         or (FeedbackForm(lead=lead) if actions["feedback"] else None),
         "error": forms.get("error", ""),
         "checks": (lead.explanation or {}).get("checks", []),
+        "can_erase": can_erase,
         "now": timezone.now(),
     }
 
@@ -267,6 +269,16 @@ def lead_close(request: HttpRequest, lead_id: int) -> HttpResponse:
             lead=lead, actor=Actor.of(request.user), outcome=data["outcome"]
         ),
     )
+
+
+@role_required(*permissions.ERASE_ROLES)
+@require_POST
+def lead_erase(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = _lead_or_404(request, lead_id)
+    if request.POST.get("confirm") != "on":  # erasure cannot be undone: it is confirmed on purpose
+        return _render_lead(request, lead_id, status=400, error="Tick the box to confirm the erasure.")
+    services.lead_erase(lead=lead, actor=Actor.of(request.user))
+    return redirect(reverse("leads:detail", args=[lead_id]))
 
 
 @role_required(*permissions.MANAGER_ROLES)

@@ -27,6 +27,7 @@ EVENTS: dict[str, str] = {
     "lead.pickup_overdue": "The lead's pickup deadline passed; the SLA's escalation applied.",
     "lead.returned_to_nurture": "A recycled lead's waiting time ended; it is back with marketing.",
     "lead.feedback": "The lead's owner answered the SLA's feedback questions (details hold the answers).",
+    "lead.erased": "The lead's personal data was erased (GDPR Art. 17); its anonymous steps remain.",
     "report.published": "A period's report was built and published.",
 }
 

@@ -181,6 +181,8 @@ TABLE: dict[str, Row] = {
         lead="accepted",
         body={"outcome": "won"},
     ),
+    # Erasure is for admins; other roles may not erase even the leads they see.
+    "erase": Row("leads:erase", "post", L + "/erase/", browser(302, {"admin_user"}), body={"confirm": "on"}),
     "feedback": Row(
         "leads:feedback",
         "post",
@@ -232,6 +234,9 @@ TABLE: dict[str, Row] = {
         },
     ),
     "api accept": Row("api:lead-accept", "post", API + "/leads/{lead}/accept/", api(200, {"rep"})),
+    "api erase": Row(
+        "api:lead-erase", "post", API + "/leads/{lead}/erase/", api(200, {"admin_user"}, others=403)
+    ),
     "api reject": Row(
         "api:lead-reject",
         "post",

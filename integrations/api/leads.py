@@ -367,6 +367,12 @@ def documented(summary: str) -> Callable[[type[LeadActionView]], type[LeadAction
     return decorate
 
 
+@documented("Erase the person's data (GDPR Art. 17; admins): the anonymous steps remain, so do reports")
+class EraseView(LeadActionView):
+    def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
+        return services.lead_erase(lead=lead, actor=actor_for(request))
+
+
 @documented("Accept a lead handed off to you")
 class AcceptView(LeadActionView):
     def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:

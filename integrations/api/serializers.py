@@ -82,6 +82,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "explanation",
             "created_at",
             "updated_at",
+            "erased_at",
         ]
         read_only_fields = fields
 

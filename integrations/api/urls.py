@@ -17,6 +17,7 @@ v1 = [
     path("leads/<id:lead_id>/", leads_api.LeadDetailView.as_view(), name="lead"),
     path("leads/<id:lead_id>/events/", leads_api.LeadEventsView.as_view(), name="lead-events"),
     path("leads/<id:lead_id>/accept/", leads_api.AcceptView.as_view(), name="lead-accept"),
+    path("leads/<id:lead_id>/erase/", leads_api.EraseView.as_view(), name="lead-erase"),
     path("leads/<id:lead_id>/reject/", leads_api.RejectView.as_view(), name="lead-reject"),
     path("leads/<id:lead_id>/qualify/", leads_api.QualifyView.as_view(), name="lead-qualify"),
     path("leads/<id:lead_id>/close/", leads_api.CloseView.as_view(), name="lead-close"),

@@ -8,6 +8,7 @@
 - `ingest`: leads and activities as CRMs send them.
 - `sales`: accept, reject, qualify, close, reassign, feedback.
 - `escalation`: reminders and breaches of the pickup deadline, and recycled leads going back to nurture.
+- `privacy`: erasing a person's data (GDPR Art. 17).
 """
 
 from leads.services.assignment import RoundRobin, Turns, deadline_fields
@@ -21,6 +22,7 @@ from leads.services.ingest import (
     clean_lead_data,
     lead_upsert,
 )
+from leads.services.privacy import lead_erase
 from leads.services.sales import (
     lead_accept,
     lead_close,
@@ -77,6 +79,7 @@ __all__ = [
     "deadline_fields",
     "lead_accept",
     "lead_close",
+    "lead_erase",
     "lead_feedback",
     "lead_qualify",
     "lead_reassign",

@@ -122,6 +122,7 @@ PUBLISHED_EVENTS = {
     Kind.QUALIFIED: "lead.qualified",
     Kind.RETURNED: "lead.returned_to_nurture",
     Kind.FEEDBACK: "lead.feedback",
+    Kind.ERASED: "lead.erased",
     Kind.ACCEPTED: "lead.accepted",
     Kind.REJECTED: "lead.rejected",
     Kind.BREACHED: "lead.pickup_overdue",

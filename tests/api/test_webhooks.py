@@ -311,7 +311,9 @@ def test_without_subscribers_transitions_build_no_payload(pipeline, rep, monkeyp
     assert not Outbox.objects.filter(channel="webhook").exists()
 
 
-def test_every_event_of_the_catalogue_is_published_by_some_step(pipeline, rep, other_rep, manager):
+def test_every_event_of_the_catalogue_is_published_by_some_step(
+    pipeline, rep, other_rep, manager, admin_user
+):
     WebhookSubscription.objects.create(url="https://crm.example.com/all", secret=SECRET, events=list(EVENTS))
     now = timezone.now()
     won = make_lead(external_id="W", now=now - timedelta(days=10), activities=WARM)  # created, handed off
@@ -337,6 +339,7 @@ def test_every_event_of_the_catalogue_is_published_by_some_step(pipeline, rep, o
     )
     assert recycled.status == "recycled"
     services.leads_return_recycled(now=now)
+    services.lead_erase(lead=moved, actor=Actor.of(admin_user))
     pipeline.versions.update(effective_from=now - timedelta(days=90))
     report_build(agreement=pipeline, period=period_containing(now, "month", "Europe/Warsaw").previous())
     published = {m.payload["event"] for m in Outbox.objects.filter(channel="webhook")}
