@@ -18,6 +18,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import Outbox
@@ -84,6 +85,34 @@ def outbox_email(*, to: list[str], subject: str, body: str, now: datetime | None
     return outbox_add(
         channel=Outbox.Channel.EMAIL, payload={"to": recipients, "subject": subject, "body": body}, now=now
     )
+
+
+ERASED = "[erased]"
+
+
+def outbox_forget_lead(*, lead_id: int, lead_url: str) -> int:
+    """Erasure reaches the outbox too: e-mails and webhook deliveries that carry the lead's data keep
+    their record (when, where, how it went) but lose their text, and those not yet sent are not sent."""
+    lead_deliveries = Q(channel=Outbox.Channel.WEBHOOK, payload__body__icontains=f'"lead":{{"id":{lead_id},')
+    about = Outbox.objects.filter(
+        Q(channel=Outbox.Channel.EMAIL, payload__body__icontains=lead_url)
+        # The notice of the erasure itself names no one. (Every webhook payload has an event; an e-mail's
+        # has none, and a missing key would make an exclude drop it too.)
+        | (lead_deliveries & ~Q(payload__event="lead.erased"))
+    )
+    forgotten = 0
+    for message in about.select_for_update():
+        message.payload = {
+            **message.payload,
+            "body": ERASED,
+            **({"subject": ERASED, "to": []} if message.channel == Outbox.Channel.EMAIL else {}),
+        }
+        if message.status == Outbox.Status.PENDING:
+            message.status = Outbox.Status.FAILED
+            message.last_error = "Not sent: the person's data was erased first."
+        message.save(update_fields=["payload", "status", "last_error"])
+        forgotten += 1
+    return forgotten
 
 
 def outbox_resend(*, message_ids: list[int], now: datetime | None = None) -> int:

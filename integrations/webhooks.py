@@ -123,22 +123,28 @@ def webhooks_emit(
     if not subscriptions:
         return 0
     now = now or timezone.now()
-    body = json.dumps(
-        {
-            "event": event,
-            "occurred_at": utc_iso(now),
-            "data": data() if callable(data) else data,
-        },
+    body = _body(event, data() if callable(data) else data, now)
+    for subscription in subscriptions:
+        _queue(subscription, event, body, now)
+    return len(subscriptions)
+
+
+def _body(event: str, data: dict[str, Any], now: datetime) -> str:
+    return json.dumps(
+        {"event": event, "occurred_at": utc_iso(now), "data": data},
         cls=JSONEncoder,  # DRF's, so the lead reads exactly as in API responses
         separators=(",", ":"),
     )
-    for subscription in subscriptions:
-        outbox_add(
-            channel=Outbox.Channel.WEBHOOK,
-            payload={"subscription": subscription.pk, "event": event, "body": body},
-            now=now,
-        )
-    return len(subscriptions)
+
+
+def _queue(subscription: WebhookSubscription, event: str, body: str, now: datetime) -> Outbox:
+    payload = {"subscription": subscription.pk, "event": event, "body": body}
+    return outbox_add(channel=Outbox.Channel.WEBHOOK, payload=payload, now=now)
+
+
+def delivery_id(message: Outbox | int | None) -> str:
+    """The webhook-id of a delivery: the same on every retry, and signed with it."""
+    return f"msg_{message.pk if isinstance(message, Outbox) else message}"
 
 
 def event_data(subject: Any, sla: dict[str, Any], details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -164,15 +170,9 @@ def webhook_send_test(*, subscription: WebhookSubscription, now: datetime | None
     """A `webhook.test` delivery to this subscription alone, whatever events it chose: a receiver's
     check that it verifies and answers, sent and retried like any other delivery."""
     now = now or timezone.now()
-    body = json.dumps(
-        {"event": TEST_EVENT, "occurred_at": utc_iso(now), "data": {"subscription": subscription.pk}},
-        separators=(",", ":"),
-    )
     with transaction.atomic():
-        return outbox_add(
-            channel=Outbox.Channel.WEBHOOK,
-            payload={"subscription": subscription.pk, "event": TEST_EVENT, "body": body},
-            now=now,
+        return _queue(
+            subscription, TEST_EVENT, _body(TEST_EVENT, {"subscription": subscription.pk}, now), now
         )
 
 
@@ -188,7 +188,7 @@ def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:
     body = payload["body"].encode()
     # The time of this attempt, not of the change: receivers refuse timestamps far from their clock.
     timestamp = int(time.time())
-    msg_id = f"msg_{message_id}"
+    msg_id = delivery_id(message_id)
     keys = signing_secrets(subscription, timezone.now())
     request = urllib.request.Request(
         subscription.url,

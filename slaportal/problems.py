@@ -12,6 +12,8 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from django.http import JsonResponse
+
 CONTENT_TYPE = "application/problem+json"
 
 
@@ -26,6 +28,11 @@ def problem_body(status: int, detail: str, *, errors: Any = None, **extra: Any) 
         body["errors"] = error_paths(errors)
     body.update(extra)
     return body
+
+
+def problem_response(status: int, detail: str) -> JsonResponse:
+    """A problem answered outside DRF (middleware, Django's error handlers)."""
+    return JsonResponse(problem_body(status, detail), status=status, content_type=CONTENT_TYPE)
 
 
 def _path(prefix: str, key: Any) -> str:

@@ -12,8 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from slaportal.celery import app as celery_app
-from slaportal.problems import CONTENT_TYPE as PROBLEM
-from slaportal.problems import problem_body
+from slaportal.problems import problem_response
 from slaportal.roles import Role, has_role
 
 
@@ -61,10 +60,6 @@ def _api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def _problem(status: int, detail: str) -> JsonResponse:
-    return JsonResponse(problem_body(status, detail), status=status, content_type=PROBLEM)
-
-
 def _is_api_path(path: str) -> bool:
     try:
         return resolve(path).func is not api_not_found
@@ -77,8 +72,8 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if _api(request):
         # The API does not redirect to the slashed path (a redirected POST loses its body): it says so.
         if not request.path.endswith("/") and _is_api_path(request.path + "/"):
-            return _problem(404, f"Not found. Did you mean {request.path}/ ?")
-        return _problem(404, "Not found.")
+            return problem_response(404, f"Not found. Did you mean {request.path}/ ?")
+        return problem_response(404, "Not found.")
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
@@ -92,7 +87,7 @@ def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> Http
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _api(request):
-        return _problem(500, "Server error. It was logged; nothing was half-saved.")
+        return problem_response(500, "Server error. It was logged; nothing was half-saved.")
     from django.views.defaults import server_error as page
 
     return page(request)
@@ -100,7 +95,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _api(request):
-        return _problem(400, "Bad request.")
+        return problem_response(400, "Bad request.")
     from django.views.defaults import bad_request as page
 
     return page(request, exception)

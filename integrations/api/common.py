@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers
@@ -30,7 +30,7 @@ from integrations.authentication import BearerTokenAuthentication
 from integrations.idempotency import idempotency_claim, idempotency_release, idempotency_store
 from leads import services as lead_services
 from slaportal.problems import CONTENT_TYPE as PROBLEM
-from slaportal.problems import problem_body
+from slaportal.problems import problem_body, problem_response
 from slaportal.roles import Role, has_role
 
 
@@ -170,16 +170,16 @@ class ApiBodyLimitMiddleware:
             stream = request.META.get("wsgi.input")
             body = stream.read(limit + 1) if stream is not None else b""
             if len(body) > limit:
-                return _problem_response(413, body_too_big_message())
+                return problem_response(413, body_too_big_message())
             request.META["CONTENT_LENGTH"] = str(len(body))
             request._stream = io.BytesIO(body)  # what Django and DRF read the body from
             return None
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return _problem_response(400, "Content-Length is not a number.")
+            return problem_response(400, "Content-Length is not a number.")
         if length > limit:
-            return _problem_response(413, body_too_big_message())
+            return problem_response(413, body_too_big_message())
         return None
 
 
@@ -199,10 +199,6 @@ class RateLimitHeaders:
             response["RateLimit-Remaining"] = str(remaining)
             response["RateLimit-Reset"] = str(reset)
         return response
-
-
-def _problem_response(status: int, detail: str) -> JsonResponse:
-    return JsonResponse(problem_body(status, detail), status=status, content_type=PROBLEM)
 
 
 IDEMPOTENCY_HEADER = OpenApiParameter(

@@ -16,6 +16,7 @@ from integrations.api.strict import StrictCursor, StrictFields, StrictQuery
 from integrations.models import WEBHOOK_EVENTS, Outbox, WebhookSubscription
 from integrations.webhooks import (
     deliveries_of,
+    delivery_id,
     subscription_create,
     subscription_rotate_secret,
     webhook_send_test,
@@ -63,7 +64,7 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_id(self, message: Outbox) -> str:
-        return f"msg_{message.pk}"
+        return delivery_id(message)
 
     def get_event(self, message: Outbox) -> str:
         return message.payload.get("event", "")

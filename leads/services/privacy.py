@@ -46,6 +46,14 @@ def lead_erase(*, lead: Lead, actor: Actor, now: datetime | None = None) -> Lead
             if any(key in event.details for key in FREE_TEXT):
                 scrubbed = {k: (TOMBSTONE if k in FREE_TEXT else v) for k, v in event.details.items()}
                 LeadEvent.objects.filter(pk=event.pk).update(details=scrubbed)
+        # The decision stays (each check's clause and verdict); what the ICP checks read of the person goes.
+        explanation = dict(locked.explanation or {})
+        if explanation.get("checks"):
+            explanation["checks"] = [
+                {**c, "detail": TOMBSTONE} if str(c.get("clause", "")).startswith("icp") else c
+                for c in explanation["checks"]
+            ]
+            Lead.objects.filter(pk=lead.pk).update(explanation=explanation)
         locked.refresh_from_db()
         record_event(locked, LeadEvent.Kind.ERASED, actor, now, details={"fields": list(PERSONAL_FIELDS)})
     return locked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from django.utils import timezone
 from integrations.models import Outbox, WebhookSubscription
 from leads import services
 from leads.models import Activity, Lead
-from leads.services import Actor
+from leads.services import Actor, escalation
 from reporting import selectors
 from reporting.periods import period_containing
 from tests.factories import WARM, make_lead
@@ -21,7 +22,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def told(pipeline, rep):
-    """A lead with everything that can name the person: its fields, a rejection note, activity details."""
+    """A lead with everything that can name the person: its fields, a rejection note, activity details,
+    a webhook delivery (pending) and a reminder e-mail (sent) about it."""
+    WebhookSubscription.objects.create(
+        url="https://crm.example.com/h", secret="s" * 32, events=["lead.handed_off"]
+    )
     lead = make_lead(
         external_id="crm-ann",
         now=timezone.now() - timedelta(hours=2),
@@ -32,6 +37,8 @@ def told(pipeline, rep):
         company_name="Acme",
     )
     Activity.objects.filter(lead=lead).update(details={"page": "/pricing?email=ann@acme.example"})
+    assert escalation.leads_send_reminders(now=lead.reminder_at) == 1
+    Outbox.objects.filter(channel="email").update(status="sent")
     return services.lead_reject(lead=lead, actor=Actor.of(rep), reason="no_fit", note="Ann said no")
 
 
@@ -55,6 +62,15 @@ def test_an_admin_erases_a_person_and_the_reports_do_not_change(told, admin_user
     assert list(Activity.objects.filter(lead=lead).values_list("details", flat=True)) == [{}, {}]
     assert lead.events.filter(kind="erased").count() == 1
     assert Outbox.objects.filter(payload__event="lead.erased").count() == 1
+    assert all(c["detail"] == "[erased]" for c in lead.explanation["checks"] if c["clause"].startswith("icp"))
+    # The outbox keeps when and where, not what: the pending delivery is not sent, the sent e-mail is blank.
+    handoff = Outbox.objects.get(payload__event="lead.handed_off")
+    assert (handoff.status, handoff.payload["body"]) == ("failed", "[erased]")
+    mail = Outbox.objects.get(channel="email")
+    assert (mail.status, mail.payload["subject"], mail.payload["to"]) == ("sent", "[erased]", [])
+    everything = json.dumps([m.payload for m in Outbox.objects.all()] + [lead.explanation])
+    assert "crm-ann" not in everything
+    assert "Smith" not in everything
     after = selectors.report_figures(agreements=[told.agreement], period=period)
     assert after == before
     # Again: nothing more happens, and the answer is the same.
