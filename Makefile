@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz bench lint fmt lock clean venv
+.PHONY: run test fuzz bench lint fmt lock clean venv schema lint-api
 
 $(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SLA Portal needs Python 3.11 or newer")'
@@ -37,6 +37,19 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# The OpenAPI document, as /api/schema/ serves it, written to var/openapi.yaml.
+schema: $(STAMP)
+	@mkdir -p var
+	$(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+
+# The schema through Redocly (recommended rules) and Spectral (spectral:oas), as CI runs them. Needs Node.js
+# and npm; the linters' exact versions come from .ci/schema-lint/package-lock.json.
+LINTERS := .ci/schema-lint/node_modules/.bin
+lint-api: schema
+	npm ci --prefix .ci/schema-lint --no-audit --no-fund --loglevel=error
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(LINTERS)/redocly lint var/openapi.yaml
+	$(LINTERS)/spectral lint --ruleset .ci/schema-lint/.spectral.yaml --fail-severity=warn var/openapi.yaml
 
 fmt: $(STAMP)
 	$(PY) -m ruff check --fix .

@@ -1,6 +1,6 @@
 """An HTTP load generator, run as its own process so it does not share an interpreter with the server.
 
-    python -m bench.load --url http://127.0.0.1:8001/api/v1/ping/ --token T --concurrency 16 --seconds 10
+    python -m bench.load --url http://127.0.0.1:8001/api/v1/ping --token T --concurrency 16 --seconds 10
 
 `--body upsert` sends a new lead per request; `--body activities` sends lists of `--batch` activities for
 the bench's nurtured leads. Prints one JSON object: requests, errors (non-2xx or failed), requests per

@@ -249,11 +249,11 @@ def http(figures: Figures) -> None:
     try:
         _wait_for_port(port)
         load = [sys.executable, "-m", "bench.load", "--token", raw, "--seconds", str(SECONDS)]
-        ping = _load(*load, "--url", f"{base}/api/v1/ping/", "--concurrency", "16")
-        upsert = _load(*load, "--url", f"{base}/api/v1/leads/", "--method", "POST", "--body", "upsert")
+        ping = _load(*load, "--url", f"{base}/api/v1/ping", "--concurrency", "16")
+        upsert = _load(*load, "--url", f"{base}/api/v1/leads", "--method", "POST", "--body", "upsert")
         ingest = _load(
             *load,
-            *("--url", f"{base}/api/v1/activities/", "--method", "POST", "--body", "activities"),
+            *("--url", f"{base}/api/v1/activities", "--method", "POST", "--body", "activities"),
             *("--batch", "1000", "--leads", str(LEADS), "--concurrency", "2"),
         )
     finally:
@@ -261,11 +261,11 @@ def http(figures: Figures) -> None:
         server.wait(timeout=30)
         token.delete()
     extra = {"workers": WORKERS}
-    figures.add("http", "no-op GET /api/v1/ping/", ping["rps"], "req/s", **extra, **ping)
+    figures.add("http", "no-op GET /api/v1/ping", ping["rps"], "req/s", **extra, **ping)
     ratio = upsert["rps"] / ping["rps"] if ping["rps"] else 0.0
     figures.add(
         "http",
-        "upsert POST /api/v1/leads/",
+        "upsert POST /api/v1/leads",
         upsert["rps"],
         "req/s",
         "≥ 400 req/s",

@@ -9,10 +9,12 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from integrations.tokens import token_authenticate
+from integrations.models import ApiToken
+from integrations.tokens import token_allows, token_authenticate
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -48,6 +50,20 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+class TokenScope(BasePermission):
+    """A token needs the scope of what it asks: `read` to read, `write` to change, or the view's own
+    `token_scope` (`erase`). Browser sessions act with their user's role alone."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not isinstance(request.auth, ApiToken):
+            return True
+        scope = getattr(view, "token_scope", None) or ("read" if request.method in SAFE_METHODS else "write")
+        if token_allows(request.auth, scope):
+            return True
+        self.message = f"This token does not have the {scope!r} scope."
+        return False
 
 
 def _failures_key(address: str) -> str:

@@ -1,5 +1,21 @@
+from typing import Any
+
 from django import forms
+
+from integrations.tokens import DEFAULT_SCOPES, SCOPES, scopes_allowed
 
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, such as 'HubSpot sync'.")
+    scopes = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(DEFAULT_SCOPES),
+        help_text="What the token may do, within what your role allows.",
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the scopes this user may give; any other value posted is refused as not a choice.
+        self.fields["scopes"].choices = [
+            (scope, f"{scope}: {SCOPES[scope]}") for scope in scopes_allowed(user)
+        ]

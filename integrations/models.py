@@ -53,11 +53,17 @@ class Outbox(models.Model):
         return f"{self.channel} {self.status} ({self.pk})"
 
 
+def default_token_scopes() -> list[str]:
+    return ["read", "write"]
+
+
 class ApiToken(models.Model):
     """A bearer token for integrations. Only its SHA-256 is stored; the token is shown once, at creation."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
+    # What the token may do, within what its user may do: integrations.tokens.SCOPES.
+    scopes = models.JSONField(default=default_token_scopes)
     prefix = models.CharField(max_length=16, help_text="The token's first characters, to recognise it.")
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)

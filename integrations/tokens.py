@@ -10,8 +10,27 @@ from typing import Any
 from django.utils import timezone
 
 from integrations.models import ApiToken
+from leads import permissions
 
 PREFIX = "slp_"
+# What a token may do, each within its user's role: a token acts for its user, never beyond.
+SCOPES = {
+    "read": "Read leads, their events, the SLA, reports and webhooks.",
+    "write": "Send leads and activities, act on leads, manage webhooks.",
+    "erase": "Erase a person's data (GDPR Art. 17). Only an admin's token can hold it.",
+}
+DEFAULT_SCOPES = ("read", "write")
+
+
+class TokenError(ValueError):
+    """A token that cannot be made as asked; the message says why."""
+
+
+def scopes_allowed(user: Any) -> list[str]:
+    """The scopes `user` may give a token."""
+    return [scope for scope in SCOPES if scope != "erase" or permissions.can_erase(user)]
+
+
 # Writing last_used_at on every request would make every API call a write; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -20,13 +39,31 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def token_create(*, user: Any, name: str) -> tuple[ApiToken, str]:
+def token_create(
+    *, user: Any, name: str, scopes: tuple[str, ...] | list[str] = DEFAULT_SCOPES
+) -> tuple[ApiToken, str]:
     """A new token; the raw value is returned once and never stored."""
+    if not scopes:
+        raise TokenError("Choose at least one scope.")
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise TokenError(f"Unknown scope {unknown[0]!r}; the scopes are {', '.join(SCOPES)}.")
+    beyond = [scope for scope in scopes if scope not in scopes_allowed(user)]
+    if beyond:
+        raise TokenError(f"{user} may not give a token the {beyond[0]!r} scope.")
     raw = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=(name or "API token")[:100], prefix=raw[:12], key_hash=_digest(raw)
+        user=user,
+        name=(name or "API token")[:100],
+        prefix=raw[:12],
+        key_hash=_digest(raw),
+        scopes=[scope for scope in SCOPES if scope in scopes],
     )
     return token, raw
+
+
+def token_allows(token: ApiToken, scope: str) -> bool:
+    return scope in token.scopes
 
 
 def token_authenticate(raw: str) -> ApiToken | None:

@@ -20,9 +20,11 @@ NEW_TOKEN = "integrations.new_api_token"
 @role_required(*ANY_ROLE)
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    form = ApiTokenForm(request.POST or None)
+    form = ApiTokenForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        token, raw = token_create(user=request.user, name=form.cleaned_data["name"])
+        token, raw = token_create(
+            user=request.user, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"]
+        )
         request.session[NEW_TOKEN] = {"id": token.pk, "raw": raw}
         return redirect("integrations:api_tokens")
     tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")

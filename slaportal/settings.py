@@ -153,7 +153,10 @@ REST_FRAMEWORK = {
         "integrations.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",  # the browser's session, with CSRF
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "integrations.authentication.TokenScope",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "integrations.api.negotiation.ProblemAwareNegotiation",
@@ -168,12 +171,37 @@ SPECTACULAR_SETTINGS = {
     # The integration guide, shown at the top of /api/docs/; one file, also linked from the README.
     "DESCRIPTION": (BASE_DIR / "integrations" / "api" / "guide.md").read_text(encoding="utf-8"),
     "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",  # 3.1 for the `webhooks` section: every event's payload, described
+    "CONTACT": {"name": "The administrators of this SLA Portal", "url": f"{SITE_URL}/"},
+    "LICENSE": {"name": "MIT", "identifier": "MIT"},
+    # Relative: the schema describes the server that serves it, whatever its host.
+    "SERVERS": [{"url": "/api/v1", "description": "This SLA Portal"}],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SCHEMA_PATH_PREFIX_TRIM": True,
+    # An operation's tag is the first word of its path.
+    "TAGS": [
+        {"name": "leads", "description": "Send leads in, find them, and act on them as sales does."},
+        {"name": "activities", "description": "Engagement (webinars, downloads, clicks) that warms leads."},
+        {"name": "agreements", "description": "The SLA in force: every clause that drives the pipeline."},
+        {"name": "reports", "description": "The shared figures, live and as published each month."},
+        {"name": "webhooks", "description": "Subscriptions to signed event deliveries, and their log."},
+        {"name": "ping", "description": "Check a token."},
+    ],
+    "PREPROCESSING_HOOKS": ["integrations.api.schema.documented_paths_only"],
+    "WEBHOOKS": "integrations.api.schema.WEBHOOKS",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "integrations.api.schema.finish",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files, never a CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "SCHEMA_PATH_PREFIX": r"/api/v1",  # tags come from the path after it: leads, activities, reports …
-    "ENUM_NAME_OVERRIDES": {"TemperatureEnum": "leads.models.Temperature"},
+    "ENUM_NAME_OVERRIDES": {
+        "TemperatureEnum": "leads.models.Temperature",
+        "IcpFieldEnum": "agreements.clauses.icp.ICP_FIELDS",
+        "IcpOperatorEnum": "agreements.clauses.icp.OPERATORS",
+    },
 }
 # Wrong API tokens from one address: after this many within the window (seconds), the address is refused
 # (429 with Retry-After) until the window ends.

@@ -120,13 +120,13 @@ def test_handoffs_while_redis_is_down_lose_nothing_and_send_once_it_is_back(
             for n in range(5):
                 started = time.monotonic()
                 created = client.post(
-                    "/api/v1/leads/",
+                    "/api/v1/leads",
                     {"external_id": f"R{n}", "company": {"employees": 120}},
                     "application/json",
                 )
                 assert created.status_code == 201, created.content
                 ingested = client.post(
-                    "/api/v1/activities/",
+                    "/api/v1/activities",
                     [
                         {
                             "lead_external_id": f"R{n}",

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import (
+    OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
@@ -39,98 +40,23 @@ from integrations.api.common import (
     invalid,
     require_role,
 )
-from integrations.api.serializers import CompanySerializer, LeadSerializer
-from integrations.api.strict import StrictBooleanFilter, StrictCursor, StrictFields, StrictQuery
+from integrations.api.lead_io import (
+    ActivitySerializer,
+    CloseSerializer,
+    FeedbackSerializer,
+    IngestResultSerializer,
+    LeadEventSerializer,
+    LeadWriteSerializer,
+    QualifySerializer,
+    ReassignSerializer,
+    RejectSerializer,
+)
+from integrations.api.serializers import LeadSerializer
+from integrations.api.strict import StrictBooleanFilter, StrictCursor, StrictQuery
 from leads import limits, permissions, selectors, services
-from leads.limits import LEAD_TEXT_MAX as TEXT
 from leads.models import Lead, LeadEvent, Temperature
+from slaportal.converters import IdConverter
 from slaportal.roles import Role
-
-# ---------------------------------------------------------------------------------------------------------
-# Serializers
-
-
-class LeadWriteSerializer(StrictFields, serializers.Serializer):
-    external_id = serializers.CharField(
-        max_length=limits.EXTERNAL_ID_MAX,
-        trim_whitespace=False,  # an id is used exactly as sent; the service refuses one padded with spaces
-        help_text="The CRM's id: create or update by it.",
-    )
-    email = serializers.EmailField(max_length=TEXT["email"], required=False, allow_blank=True)
-    first_name = serializers.CharField(max_length=TEXT["first_name"], required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=TEXT["last_name"], required=False, allow_blank=True)
-    job_title = serializers.CharField(max_length=TEXT["job_title"], required=False, allow_blank=True)
-    source = serializers.CharField(max_length=TEXT["source"], required=False, allow_blank=True)
-    company = CompanySerializer(required=False)
-
-
-class LeadEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor_label", read_only=True)
-    sla_version = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
-
-    class Meta:
-        model = LeadEvent
-        fields = [
-            "kind",
-            "at",
-            "actor",
-            "actor_type",
-            "from_status",
-            "to_status",
-            "sla_version",
-            "clause",
-            "reason",
-            "details",
-        ]
-        read_only_fields = fields
-
-
-class ActivitySerializer(StrictFields, serializers.Serializer):
-    lead_external_id = serializers.CharField(max_length=limits.EXTERNAL_ID_MAX, trim_whitespace=False)
-    type = serializers.CharField(max_length=50, help_text="One of the activity types of the SLA in force.")
-    occurred_at = serializers.DateTimeField()
-    external_id = serializers.CharField(
-        max_length=limits.EXTERNAL_ID_MAX,
-        trim_whitespace=False,
-        help_text="The same external_id twice is stored once.",
-    )
-    details = serializers.DictField(required=False, child=serializers.JSONField())
-
-
-class IngestResultSerializer(serializers.Serializer):
-    stored = serializers.IntegerField()
-    duplicates = serializers.IntegerField()
-    lead_ids = serializers.ListField(child=serializers.IntegerField())
-
-
-class RejectSerializer(StrictFields, serializers.Serializer):
-    reason = serializers.CharField(
-        max_length=50, help_text="A rejection reason code of the lead's SLA version."
-    )
-    note = serializers.CharField(max_length=limits.REJECT_NOTE_MAX)
-
-
-class QualifySerializer(StrictFields, serializers.Serializer):
-    product_potential = serializers.BooleanField()
-    purchase_timeframe_months = serializers.IntegerField(min_value=0, max_value=limits.PURCHASE_MONTHS_MAX)
-
-
-class CloseSerializer(StrictFields, serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=["won", "lost"])
-
-
-class ReassignSerializer(StrictFields, serializers.Serializer):
-    owner = serializers.CharField(
-        max_length=limits.USERNAME_MAX, help_text="Username of an available sales rep."
-    )
-
-
-class FeedbackSerializer(StrictFields, serializers.Serializer):
-    answers = serializers.DictField(
-        child=serializers.CharField(max_length=limits.FEEDBACK_ANSWER_MAX, allow_blank=True),
-        help_text="Question code -> answer, for the feedback questions of the lead's SLA version.",
-    )
-
 
 # ---------------------------------------------------------------------------------------------------------
 # Leads
@@ -159,14 +85,27 @@ class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
 
 SENDS_LEADS_ONLY = "Only marketing, and integrations acting for it, send leads and activities."
 
+LEAD_ID = OpenApiParameter(
+    "lead_id",
+    str,
+    OpenApiParameter.PATH,
+    pattern=f"^{IdConverter.regex}$",
+    description="The lead's id in SLA Portal (its `id`), not the CRM's external_id; GET /leads?external_id= "
+    "finds it.",
+)
+
 
 class LeadFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Lead.Status.choices)
     marketing_temperature = filters.ChoiceFilter(choices=Temperature.choices)
     icp_fit = StrictBooleanFilter(help_text="true or false.")
-    owner = filters.CharFilter(field_name="owner__username")
+    owner = filters.CharFilter(field_name="owner__username", help_text="The username of the leads' owner.")
     external_id = filters.CharFilter(help_text="The CRM's id of the lead, exactly: the lead known by it.")
-    updated_since = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UtcIsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Leads whose updated_at is at or after this ISO 8601 time, such as 2026-11-30T08:00:00Z.",
+    )
 
     class Meta:
         model = Lead
@@ -178,11 +117,21 @@ class LeadCursor(StrictCursor):
     page_size = 100
     max_page_size = 500
 
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return super().get_paginated_response_schema(
+            {**schema, "description": "The leads on this page, most recently updated first."}
+        )
+
 
 class EventCursor(StrictCursor):
     ordering = ("at", "id")  # a timeline reads oldest first
     page_size = 100
     max_page_size = 500
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return super().get_paginated_response_schema(
+            {**schema, "description": "The lead's steps on this page, oldest first."}
+        )
 
 
 class LeadListCreateView(StrictQuery, generics.ListAPIView):
@@ -196,6 +145,9 @@ class LeadListCreateView(StrictQuery, generics.ListAPIView):
 
     @extend_schema(
         summary="List leads",
+        description="The leads you may see, most recently updated first: a sales rep sees the leads they "
+        "own; marketing, sales managers and admins see every lead. Filters combine; follow `next` for the "
+        "following pages.",
         responses={200: LeadSerializer(many=True), (400, PROBLEM): ProblemSerializer, **COMMON_ERRORS},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -204,6 +156,9 @@ class LeadListCreateView(StrictQuery, generics.ListAPIView):
 
     @extend_schema(
         summary="Create or update a lead by external_id",
+        description="Creates the lead the first time its external_id is sent (201), and updates it after "
+        "that (200; only the fields sent change). The lead is then evaluated against the SLA in force and "
+        "handed off to sales if the SLA says so.",
         request=LeadWriteSerializer,
         responses={
             201: LeadSerializer,
@@ -235,7 +190,11 @@ def _lead_for(request: Request, lead_id: int) -> Lead:
 
 class LeadDetailView(StrictQuery, APIView):
     @extend_schema(
-        summary="A lead", responses={200: LeadSerializer, (404, PROBLEM): ProblemSerializer, **COMMON_ERRORS}
+        summary="A lead",
+        description="The lead, with its last evaluation against the SLA clause by clause. A sales rep sees "
+        "only the leads they own.",
+        parameters=[LEAD_ID],
+        responses={200: LeadSerializer, (404, PROBLEM): ProblemSerializer, **COMMON_ERRORS},
     )
     def get(self, request: Request, lead_id: int) -> Response:
         return Response(LeadSerializer(_lead_for(request, lead_id)).data)
@@ -250,6 +209,9 @@ class LeadEventsView(StrictQuery, generics.ListAPIView):
 
     @extend_schema(
         summary="A lead's timeline, oldest first",
+        description="Every step of the lead: who took it, the SLA version and clause behind it, and what it "
+        "recorded.",
+        parameters=[LEAD_ID],
         responses={200: LeadEventSerializer(many=True), (404, PROBLEM): ProblemSerializer, **COMMON_ERRORS},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -360,7 +322,7 @@ def documented(summary: str) -> Callable[[type[LeadActionView]], type[LeadAction
             summary=summary,
             request=view.input_serializer,
             responses=ACTION_RESPONSES,
-            parameters=[IDEMPOTENCY_HEADER],
+            parameters=[LEAD_ID, IDEMPOTENCY_HEADER],
         )
         return extend_schema_view(post=schema)(view)
 
@@ -369,6 +331,8 @@ def documented(summary: str) -> Callable[[type[LeadActionView]], type[LeadAction
 
 @documented("Erase the person's data (GDPR Art. 17; admins): the anonymous steps remain, so do reports")
 class EraseView(LeadActionView):
+    token_scope = "erase"  # a token's own right to erase, beside its user's role (TokenScope)
+
     def act(self, request: Request, lead: Lead, data: dict[str, Any]) -> Any:
         return services.lead_erase(lead=lead, actor=actor_for(request))
 
@@ -424,7 +388,12 @@ class PingView(StrictQuery, APIView):
 
     @extend_schema(
         summary="Check a token",
-        responses={200: inline_serializer("Ping", {"user": serializers.CharField()}), **COMMON_ERRORS},
+        responses={
+            200: inline_serializer(
+                "Ping", {"user": serializers.CharField(help_text="The username the token acts for.")}
+            ),
+            **COMMON_ERRORS,
+        },
     )
     def get(self, request: Request) -> Response:
         return Response({"user": request.user.username})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +21,7 @@ from integrations.api.common import (
     problem,
     require_role,
 )
+from integrations.api.serializers import NumberField
 from integrations.api.strict import StrictCursor, StrictQuery
 from reporting import selectors
 from reporting.models import MonthlyReport
@@ -27,41 +30,177 @@ from reporting.services import agreement_timezone
 from slaportal.roles import Role
 
 
-class FiguresSerializer(serializers.Serializer):
-    """The report's figures; names as in the reporting issue and the CSV."""
+# Kept as the reports have always sent it: pairs, not objects. `items` is for tools that do not read
+# prefixItems (and keeps Spectral's array-items rule); with maxItems 2 it adds no constraint of its own.
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "array",
+            "prefixItems": [
+                {"type": "string", "description": "The rejection reason's code."},
+                {"type": "integer", "description": "The rejections for it in the period."},
+            ],
+            "items": {"type": ["string", "integer"]},
+            "minItems": 2,
+            "maxItems": 2,
+        },
+    }
+)
+class ReasonCountsField(serializers.ListField):
+    """[reason code, rejections] pairs."""
 
-    period = serializers.CharField()
-    period_start = serializers.DateTimeField()
-    period_end = serializers.DateTimeField()
+
+class RepFiguresSerializer(serializers.Serializer):
+    """One rep's pickups and missed deadlines in the period."""
+
+    rep = serializers.CharField(help_text="The rep's username.")
+    pickups = serializers.IntegerField(help_text="Leads the rep accepted or rejected.")
+    accepted = serializers.IntegerField(help_text="Leads the rep accepted.")
+    rejected = serializers.IntegerField(help_text="Leads the rep rejected.")
+    within_sla_pct = serializers.FloatField(
+        allow_null=True, help_text="The percentage of the rep's pickups made in time; null without pickups."
+    )
+    avg_pickup_business_minutes = serializers.FloatField(
+        allow_null=True,
+        help_text="The mean business minutes from handoff to the rep's pickup; null without pickups.",
+    )
+    breaches = serializers.IntegerField(help_text="Pickup deadlines the rep missed.")
+
+
+class GoalProgressSerializer(serializers.Serializer):
+    """One goal of the SLA version in force at the period's end, and the figure that measures it."""
+
+    department = serializers.CharField(help_text="The side the goal is for: marketing or sales.")
+    goal = serializers.CharField(help_text="The goal, in words.")
+    clause = serializers.CharField(
+        help_text="The version and clause that set it, such as v2 §goals.sales.won."
+    )
+    target = NumberField(
+        help_text="The target: a monthly count times the period's months, a monthly rate, or a percentage."
+    )
+    actual = NumberField(
+        allow_null=True, help_text="The period's figure to compare with it; null when it cannot be computed."
+    )
+    met = serializers.BooleanField(
+        allow_null=True, help_text="Whether the figure reached the target; null when the figure is null."
+    )
+
+
+class ConversionSerializer(serializers.Serializer):
+    """Each count of the period as a percentage of the one before; the counts are of events in the period,
+    not of one group of leads followed through, so a figure may exceed 100."""
+
+    mql_to_accepted_pct = serializers.FloatField(
+        allow_null=True, help_text="Acceptances per MQL, in percent; null without MQLs."
+    )
+    accepted_to_qualified_pct = serializers.FloatField(
+        allow_null=True, help_text="Leads qualified per acceptance, in percent; null without acceptances."
+    )
+    qualified_to_won_pct = serializers.FloatField(
+        allow_null=True, help_text="Deals won per lead qualified, in percent; null without qualified leads."
+    )
+
+
+# A stored report's figures come back from PostgreSQL's jsonb with the keys of each object reordered. These
+# fields send the nested figures exactly as before (as computed, or as stored), and the schema describes
+# their members with the serializers above; re-serializing them would put the keys back in declared order.
+@extend_schema_field(ConversionSerializer)
+class ConversionField(serializers.DictField):
+    """Each rate as a float or null, in the order held."""
+
+
+@extend_schema_field(RepFiguresSerializer(many=True))
+class RepFiguresField(serializers.ListField):
+    """The reps' figures, each object as held."""
+
+
+@extend_schema_field(GoalProgressSerializer(many=True))
+class GoalProgressField(serializers.ListField):
+    """The goals' rows, each object as held."""
+
+
+class FiguresSerializer(serializers.Serializer):
+    """The report's figures; names as in the reporting issue and the CSV. Counts are of the period's events
+    (up to now for the current period); percentages have one decimal."""
+
+    period = serializers.CharField(help_text="The period: a month (2026-10) or a quarter (2026-Q4).")
+    period_start = serializers.DateTimeField(
+        help_text="When the period starts (UTC); periods follow the SLA's time zone."
+    )
+    period_end = serializers.DateTimeField(
+        help_text="When the period ends (UTC, excluded), even while it has not ended yet."
+    )
     complete = serializers.BooleanField(help_text="False for the current period (figures to date).")
-    mqls = serializers.IntegerField()
-    mqls_icp_match = serializers.IntegerField()
-    handed_off = serializers.IntegerField()
-    hot = serializers.IntegerField()
-    accepted = serializers.IntegerField()
-    rejected = serializers.IntegerField()
-    rejected_by_reason = serializers.DictField(child=serializers.IntegerField())
-    top_rejection_reasons = serializers.ListField(child=serializers.ListField())
-    nurturing = serializers.IntegerField()
-    in_progress = serializers.IntegerField()
-    qualified = serializers.IntegerField()
-    qualified_hot = serializers.IntegerField()
-    won = serializers.IntegerField()
-    lost = serializers.IntegerField()
-    breaches = serializers.IntegerField()
-    pickup_within_sla_pct = serializers.FloatField(allow_null=True)
-    median_pickup_business_minutes = serializers.FloatField(allow_null=True)
-    p90_pickup_business_minutes = serializers.FloatField(allow_null=True)
-    acceptance_rate_pct = serializers.FloatField(allow_null=True)
-    touches_per_account_per_month = serializers.FloatField(allow_null=True)
-    conversion = serializers.DictField(child=serializers.FloatField(allow_null=True))
-    per_rep = serializers.ListField(child=serializers.DictField())
-    temperature_matrix = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
-    goals = serializers.ListField(child=serializers.DictField())
+    mqls = serializers.IntegerField(help_text="Leads that first became MQLs in the period.")
+    mqls_icp_match = serializers.IntegerField(
+        help_text="Of those, the leads that fit the ICP (by their latest evaluation)."
+    )
+    handed_off = serializers.IntegerField(help_text="Handoffs to sales (a reassignment is not a new one).")
+    hot = serializers.IntegerField(help_text="Handoffs of leads that were hot when handed off.")
+    accepted = serializers.IntegerField(help_text="Acceptances by sales.")
+    rejected = serializers.IntegerField(help_text="Rejections by sales.")
+    rejected_by_reason = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Rejection reason code -> rejections, most first."
+    )
+    top_rejection_reasons = ReasonCountsField(
+        child=serializers.ListField(),
+        help_text="The five most frequent rejection reasons, as [reason code, rejections] pairs, most first.",
+    )
+    nurturing = serializers.IntegerField(
+        help_text="Leads in marketing's nurture at the period's end (now, for the current period)."
+    )
+    in_progress = serializers.IntegerField(
+        help_text="Leads in progress with sales (accepted or qualified) at the period's end (now, for the "
+        "current period)."
+    )
+    qualified = serializers.IntegerField(help_text="Leads sales qualified.")
+    qualified_hot = serializers.IntegerField(help_text="Leads sales qualified as hot.")
+    won = serializers.IntegerField(help_text="Leads closed as won.")
+    lost = serializers.IntegerField(help_text="Leads closed as lost.")
+    breaches = serializers.IntegerField(help_text="Pickup deadlines missed.")
+    pickup_within_sla_pct = serializers.FloatField(
+        allow_null=True,
+        help_text="The percentage of pickups (acceptances and rejections) made by the deadline; null "
+        "without pickups.",
+    )
+    median_pickup_business_minutes = serializers.FloatField(
+        allow_null=True,
+        help_text="The median business minutes from handoff to pickup; null when there are none.",
+    )
+    p90_pickup_business_minutes = serializers.FloatField(
+        allow_null=True,
+        help_text="The 90th percentile of business minutes from handoff to pickup; null when there are none.",
+    )
+    acceptance_rate_pct = serializers.FloatField(
+        allow_null=True,
+        help_text="Acceptances as a percentage of pickups; null without pickups.",
+    )
+    touches_per_account_per_month = serializers.FloatField(
+        allow_null=True,
+        help_text="Activities per company (counted by name) per month, with two decimals; null without "
+        "activities.",
+    )
+    conversion = ConversionField(
+        child=serializers.FloatField(allow_null=True), help_text="From each stage of the funnel to the next."
+    )
+    per_rep = RepFiguresField(
+        child=serializers.DictField(),
+        help_text="Each rep who picked up a lead or missed a deadline, in order of username.",
+    )
+    temperature_matrix = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text="Marketing temperature at handoff -> sales temperature -> leads qualified in the period.",
+    )
+    goals = GoalProgressField(
+        child=serializers.DictField(),
+        help_text="Each goal of the SLA version in force at the period's end (now, for the current period), "
+        "against its figure; empty when no version was in force.",
+    )
 
 
 class MonthlyReportSerializer(serializers.ModelSerializer):
-    figures = FiguresSerializer()
+    figures = FiguresSerializer(help_text="The figures as they were when the report was built.")
 
     class Meta:
         model = MonthlyReport
@@ -76,6 +215,18 @@ class MonthlyReportSerializer(serializers.ModelSerializer):
             "built_at",
             "figures",
         ]
+        extra_kwargs = {
+            "id": {"help_text": "The report's id."},
+            "agreement": {"help_text": "The agreement's id."},
+            "kind": {"help_text": "A month's report, or a quarter's when the SLA reports quarterly."},
+            "period": {"help_text": "The period: a month (2026-10) or a quarter (2026-Q4)."},
+            "period_start": {
+                "help_text": "When the period starts (UTC); periods follow the SLA's time zone."
+            },
+            "period_end": {"help_text": "When the period ends (UTC, excluded)."},
+            "built_at": {"help_text": "When the report was built (UTC)."},
+        }
+        read_only_fields = fields  # an answer only, so every member is always sent (and documented so)
 
 
 class ReportView(StrictQuery, APIView):
@@ -83,6 +234,9 @@ class ReportView(StrictQuery, APIView):
 
     @extend_schema(
         summary="Report figures for a month or a quarter, computed now",
+        description="The figures of one month or quarter of an agreement, counted from its leads' steps at "
+        "the time of the request. Periods follow the SLA's time zone; the current period's figures are to "
+        "date (`complete` is false), and a period that has not begun is refused with 400.",
         parameters=[
             OpenApiParameter("month", str, description="YYYY-MM; the current month by default."),
             OpenApiParameter("quarter", str, description="YYYY-QN, instead of month."),
@@ -130,6 +284,11 @@ class ReportCursor(StrictCursor):
     page_size = 24
     max_page_size = 200
 
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return super().get_paginated_response_schema(
+            {**schema, "description": "The reports on this page, newest period first."}
+        )
+
 
 class MonthlyReportListView(StrictQuery, generics.ListAPIView):
     serializer_class = MonthlyReportSerializer
@@ -140,6 +299,8 @@ class MonthlyReportListView(StrictQuery, generics.ListAPIView):
 
     @extend_schema(
         summary="Stored reports, newest first",
+        description="The reports SLA Portal built as each period ended (months, or quarters when the SLA "
+        "reports quarterly), of every agreement. Each keeps its figures as they were when it was built.",
         responses={200: MonthlyReportSerializer(many=True), **COMMON_ERRORS},
     )
     def get(self, request: Request, *args, **kwargs) -> Response:

@@ -13,6 +13,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
@@ -35,7 +36,8 @@ def unknown_names(names: Iterable[str], known: Iterable[str], what: str) -> dict
 
 
 class StrictFields:
-    """A serializer that refuses fields it does not know, besides reporting its own fields' errors."""
+    # A serializer that refuses fields it does not know, besides reporting its own fields' errors. (A
+    # comment, not a docstring: the schema would show a docstring as every such serializer's description.)
 
     def to_internal_value(self, data: Any) -> Any:
         unknown = (
@@ -132,3 +134,58 @@ class StrictCursor(CursorPagination):
             return super().decode_cursor(request)
         except NotFound:
             raise serializers.ValidationError({"cursor": ["Not a cursor from a previous page."]}) from None
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        cursor = "Where the page starts: leave it out for the first page, then follow `next`."
+        size = f"How many items a page holds, 1 to {self.max_page_size}; {self.page_size} when left out."
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": cursor,
+                "schema": {"type": "string", "description": cursor},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": size,
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.page_size,
+                    "description": size,
+                },
+            },
+        ]
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # DRF's own is OpenAPI 3.0 (`nullable`) with an example that is not a URI.
+        def link(description: str) -> dict[str, Any]:
+            return {
+                "type": ["string", "null"],
+                "format": "uri",
+                "description": description,
+                "example": "https://slaportal.example.com/api/v1/leads?cursor=cD0yMDI2LTExLTMw",
+            }
+
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": link("The next page; null on the last one."),
+                "previous": link("The page before; null on the first one."),
+                "results": schema,
+            },
+        }
+
+
+def page_parameters(cursor: type[StrictCursor]) -> list[OpenApiParameter]:
+    """A paginated action's query parameters, for a list the schema generator does not see is one (a
+    detail action's)."""
+    return [
+        OpenApiParameter(p["name"], p["schema"], OpenApiParameter.QUERY, description=p["description"])
+        for p in cursor().get_schema_operation_parameters(None)
+    ]

@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from integrations.api.common import COMMON_ERRORS, PROBLEM, WRITE_ERRORS, ProblemSerializer
-from integrations.api.strict import StrictCursor, StrictFields, StrictQuery
+from integrations.api.strict import StrictCursor, StrictFields, StrictQuery, page_parameters
+from integrations.authentication import TokenScope
 from integrations.models import WEBHOOK_EVENTS, Outbox, WebhookSubscription
 from integrations.webhooks import (
     deliveries_of,
@@ -32,22 +33,36 @@ class IsAdminRole(BasePermission):
 
 
 class WebhookSubscriptionSerializer(StrictFields, serializers.ModelSerializer):
-    events = serializers.ListField(child=serializers.ChoiceField(choices=WEBHOOK_EVENTS), allow_empty=False)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WEBHOOK_EVENTS),
+        allow_empty=False,
+        help_text="The events delivered to the URL (the document's `webhooks` describe each); at least one.",
+    )
 
     class Meta:
         model = WebhookSubscription
         fields = ["id", "url", "events", "is_active", "created_at", "previous_secret_until"]
         read_only_fields = ["id", "created_at", "previous_secret_until"]
         extra_kwargs = {
+            "id": {"help_text": "The subscription's id."},
+            "url": {
+                "help_text": "Where deliveries are POSTed: an http or https URL whose host resolves to "
+                "public addresses only."
+            },
+            "is_active": {
+                "help_text": "Whether events are delivered. While false none are queued, and those still "
+                "pending fail unsent."
+            },
+            "created_at": {"help_text": "When the subscription was made (UTC)."},
             "previous_secret_until": {
                 "help_text": "After a rotation, the old secret also signs until this time; null otherwise."
-            }
+            },
         }
 
 
 class DeliverySerializer(serializers.ModelSerializer):
     id = serializers.SerializerMethodField(help_text="The delivery's webhook-id header.")
-    event = serializers.SerializerMethodField()
+    event = serializers.SerializerMethodField(help_text="The event delivered, such as lead.accepted.")
 
     class Meta:
         model = Outbox
@@ -62,6 +77,22 @@ class DeliverySerializer(serializers.ModelSerializer):
             "last_error",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "status": {
+                "help_text": "pending until the receiver answers 2XX (sent) or SLA Portal gives up (failed): "
+                "its retries used up, its subscription deleted or deactivated, or the person's data erased."
+            },
+            "attempts": {"help_text": "The attempts made so far (an admin's re-send starts again from 0)."},
+            "created_at": {"help_text": "When the delivery was queued (UTC)."},
+            "next_attempt_at": {
+                "help_text": "When the next attempt is due (UTC); it means something only while pending."
+            },
+            "sent_at": {"help_text": "When the receiver accepted it (UTC); null until then."},
+            "last_error": {
+                "help_text": "Why the last attempt failed, or why it was not sent; empty before any failure "
+                "and once sent."
+            },
+        }
 
     def get_id(self, message: Outbox) -> str:
         return delivery_id(message)
@@ -75,11 +106,21 @@ class DeliveryCursor(StrictCursor):
     page_size = 50
     max_page_size = 200
 
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return super().get_paginated_response_schema(
+            {**schema, "description": "The deliveries on this page, newest first."}
+        )
+
 
 class SubscriptionCursor(StrictCursor):
     ordering = ("id",)
     page_size = 100
     max_page_size = 500
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return super().get_paginated_response_schema(
+            {**schema, "description": "The subscriptions on this page, oldest first."}
+        )
 
 
 class SubscriptionWithSecretSerializer(WebhookSubscriptionSerializer):
@@ -100,6 +141,7 @@ WRITE = {**ERRORS, **WRITE_ERRORS}
 @extend_schema_view(
     list=extend_schema(
         summary="Webhook subscriptions",
+        description="Every subscription, oldest first. Their secrets are never shown again.",
         responses={200: WebhookSubscriptionSerializer(many=True), **COMMON_ERRORS},
     ),
     create=extend_schema(
@@ -109,24 +151,30 @@ WRITE = {**ERRORS, **WRITE_ERRORS}
         responses={201: SubscriptionWithSecretSerializer, **WRITE},
     ),
     retrieve=extend_schema(
-        summary="A subscription", responses={200: WebhookSubscriptionSerializer, **ERRORS}
+        summary="A subscription",
+        description="The subscription, without its secret.",
+        responses={200: WebhookSubscriptionSerializer, **ERRORS},
     ),
     update=extend_schema(
-        summary="Replace a subscription", responses={200: WebhookSubscriptionSerializer, **WRITE}
+        summary="Replace a subscription",
+        description="Replaces url and events (and is_active, when sent); the secret stays as it is.",
+        responses={200: WebhookSubscriptionSerializer, **WRITE},
     ),
     partial_update=extend_schema(
         summary="Change a subscription (such as is_active)",
+        description="Changes the members sent and keeps the others; the secret stays as it is.",
         responses={200: WebhookSubscriptionSerializer, **WRITE},
     ),
     destroy=extend_schema(
         summary="Delete a subscription; its pending deliveries are marked failed, unsent",
+        description="Nothing more is delivered to its URL. Deliveries still pending fail unsent.",
         responses={204: None, **ERRORS},
     ),
 )
 class WebhookSubscriptionViewSet(StrictQuery, viewsets.ModelViewSet):
     queryset = WebhookSubscription.objects.order_by("pk")
     serializer_class = WebhookSubscriptionSerializer
-    permission_classes = [IsAdminRole]
+    permission_classes = [IsAdminRole, TokenScope]
     pagination_class = SubscriptionCursor
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -150,7 +198,11 @@ class WebhookSubscriptionViewSet(StrictQuery, viewsets.ModelViewSet):
         return Response(DeliverySerializer(message).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
+        operation_id="webhooks_deliveries_list",
+        parameters=page_parameters(DeliveryCursor),
         summary="A subscription's deliveries, newest first",
+        description="Each event queued for this subscription, with where its delivery stands: attempts, "
+        "the next one due, the last error. Admins re-send failed ones in the admin.",
         responses={200: DeliverySerializer(many=True), **ERRORS},
     )
     @action(detail=True, methods=["get"], pagination_class=DeliveryCursor)

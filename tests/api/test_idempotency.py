@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def accept_url(lead: Lead) -> str:
-    return f"/api/v1/leads/{lead.pk}/accept/"
+    return f"/api/v1/leads/{lead.pk}/accept"
 
 
 def test_a_claim_still_in_progress_answers_409(pipeline, rep, api):
@@ -116,7 +116,7 @@ def test_concurrent_retries_with_one_key_act_once(pipeline, rep, api):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_upserts_of_one_external_id_make_one_lead(pipeline, marketer, api):
     clients = [api(marketer) for _ in range(20)]
-    results = run_together(*[lambda c=c: c.post("/api/v1/leads/", LEAD, format="json") for c in clients])
+    results = run_together(*[lambda c=c: c.post("/api/v1/leads", LEAD, format="json") for c in clients])
     assert sorted({r.status_code for r in results}) in ([200, 201], [201])
     assert Counter(r.status_code for r in results)[201] == 1
     assert len({r.json()["id"] for r in results}) == 1
@@ -136,7 +136,7 @@ def test_a_replay_is_byte_for_byte_the_first_response(pipeline, rep, api):
 def test_a_retry_whose_json_differs_only_in_spacing_or_order_is_the_same_request(pipeline, rep, api):
     lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
     client = api(rep)
-    url = f"/api/v1/leads/{lead.pk}/reject/"
+    url = f"/api/v1/leads/{lead.pk}/reject"
     first = client.post(
         url,
         '{"reason": "no_fit", "note": "not ours"}',

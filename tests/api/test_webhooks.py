@@ -11,6 +11,8 @@ from datetime import timedelta
 import pytest
 from django.conf import settings as settings_module
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
+from jsonschema import Draft202012Validator
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from integrations import netguard, outbox, webhooks
@@ -18,6 +20,7 @@ from integrations.models import Outbox, WebhookSubscription
 from leads import services
 from leads.models import Lead
 from leads.services import Actor, escalation
+from leads.services.privacy import TOMBSTONE
 from reporting.periods import period_containing
 from reporting.services import report_build
 from slaportal.publishing import EVENTS
@@ -50,13 +53,13 @@ def receiver(settings):
 def test_handoff_webhook_is_signed_and_retried_after_a_failure(pipeline, receiver, admin_user, api):
     hook = receiver(statuses=[500, 200])
     created = api(admin_user).post(
-        "/api/v1/webhooks/", {"url": hook.url, "events": ["lead.handed_off"]}, format="json"
+        "/api/v1/webhooks", {"url": hook.url, "events": ["lead.handed_off"]}, format="json"
     )
     assert created.status_code == 201
     secret = created.json()["secret"]  # made by SLA Portal, shown this once
     assert secret.startswith("whsec_")
     assert len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
-    assert "secret" not in api(admin_user).get(f"/api/v1/webhooks/{created.json()['id']}/").json()
+    assert "secret" not in api(admin_user).get(f"/api/v1/webhooks/{created.json()['id']}").json()
     lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
     assert outbox.outbox_deliver() == 0  # the receiver answered 500
     message = Outbox.objects.get(channel="webhook")
@@ -112,7 +115,7 @@ def test_a_slow_receiver_times_out_and_is_retried(pipeline, receiver, monkeypatc
 )
 def test_internal_or_odd_urls_are_refused_unless_allowed(admin_user, api, url):
     response = api(admin_user).post(
-        "/api/v1/webhooks/", {"url": url, "events": ["lead.accepted"]}, format="json"
+        "/api/v1/webhooks", {"url": url, "events": ["lead.accepted"]}, format="json"
     )
     assert response.status_code == 400
     assert "url" in response.json()["errors"]
@@ -120,13 +123,13 @@ def test_internal_or_odd_urls_are_refused_unless_allowed(admin_user, api, url):
 
 def test_only_admins_manage_subscriptions(marketer, manager, api):
     for user in (marketer, manager):
-        assert api(user).get("/api/v1/webhooks/").status_code == 403
+        assert api(user).get("/api/v1/webhooks").status_code == 403
 
 
 def test_unknown_events_are_refused(admin_user, api, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     response = api(admin_user).post(
-        "/api/v1/webhooks/",
+        "/api/v1/webhooks",
         {"url": "http://127.0.0.1/x", "events": ["lead.exploded"]},
         format="json",
     )
@@ -210,7 +213,7 @@ def test_deliveries_of_a_deleted_subscription_fail_at_once_unsent(pipeline, rece
     hook = receiver()
     subscription = WebhookSubscription.objects.create(url=hook.url, secret=SECRET, events=["lead.handed_off"])
     make_lead(external_id="L1", now=timezone.now(), activities=WARM)
-    assert api(admin_user).delete(f"/api/v1/webhooks/{subscription.pk}/").status_code == 204
+    assert api(admin_user).delete(f"/api/v1/webhooks/{subscription.pk}").status_code == 204
     outbox.outbox_deliver()
     message = Outbox.objects.get(channel="webhook")
     assert (message.status, message.attempts) == ("failed", 1)
@@ -248,11 +251,9 @@ def test_a_rotated_secret_and_the_one_before_both_sign_during_the_overlap(
 ):
     hook = receiver()
     client = api(admin_user)
-    created = client.post(
-        "/api/v1/webhooks/", {"url": hook.url, "events": ["lead.handed_off"]}, format="json"
-    )
+    created = client.post("/api/v1/webhooks", {"url": hook.url, "events": ["lead.handed_off"]}, format="json")
     old = created.json()["secret"]
-    rotated = client.post(f"/api/v1/webhooks/{created.json()['id']}/rotate-secret/").json()
+    rotated = client.post(f"/api/v1/webhooks/{created.json()['id']}/rotate-secret").json()
     new = rotated["secret"]
     assert new != old
     assert new.startswith("whsec_")
@@ -277,7 +278,7 @@ def test_a_rotated_secret_and_the_one_before_both_sign_during_the_overlap(
 def test_a_client_cannot_choose_the_secret(admin_user, api, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     body = {"url": "http://127.0.0.1/x", "events": ["lead.accepted"], "secret": "a" * 16}
-    response = api(admin_user).post("/api/v1/webhooks/", body, format="json")
+    response = api(admin_user).post("/api/v1/webhooks", body, format="json")
     assert response.status_code == 400
     assert "secret" in response.json()["errors"]
     assert not WebhookSubscription.objects.exists()
@@ -297,7 +298,7 @@ def test_the_lead_in_a_delivery_reads_exactly_as_the_api_returns_it(pipeline, re
     )
     outbox.outbox_deliver()
     delivered = verify(hook.requests[0])["data"]["lead"]
-    assert delivered == api(marketer).get(f"/api/v1/leads/{lead.pk}/").json()
+    assert delivered == api(marketer).get(f"/api/v1/leads/{lead.pk}").json()
     assert delivered["company"]["annual_revenue"] == 2500000.5
 
 
@@ -342,13 +343,40 @@ def test_every_event_of_the_catalogue_is_published_by_some_step(
     services.lead_erase(lead=moved, actor=Actor.of(admin_user))
     pipeline.versions.update(effective_from=now - timedelta(days=90))
     report_build(agreement=pipeline, period=period_containing(now, "month", "Europe/Warsaw").previous())
+    webhooks.webhook_send_test(subscription=WebhookSubscription.objects.get())
     published = {m.payload["event"] for m in Outbox.objects.filter(channel="webhook")}
-    assert published == set(EVENTS)
+    assert published == set(EVENTS) | {webhooks.TEST_EVENT}
+    # Each body is what the schema's `webhooks` section says, with no member it does not describe.
+    documented = SchemaGenerator().get_schema(request=None, public=True)
+    components = closed(documented["components"])
+    for message in Outbox.objects.filter(channel="webhook").exclude(payload__body=TOMBSTONE):
+        event = message.payload["event"]
+        body_schema = documented["webhooks"][event]["post"]["requestBody"]["content"]["application/json"]
+        validator = Draft202012Validator(
+            {**body_schema["schema"], "components": components},
+            format_checker=Draft202012Validator.FORMAT_CHECKER,
+        )
+        errors = [
+            f"{list(e.absolute_path)}: {e.message}"
+            for e in validator.iter_errors(json.loads(message.payload["body"]))
+        ]
+        assert errors == [], (event, errors)
     feedback = next(
         m for m in Outbox.objects.filter(channel="webhook") if m.payload["event"] == "lead.feedback"
     )
     answers = json.loads(feedback.payload["body"])["data"]["details"]["answers"]
     assert "Went well." in answers.values()
+
+
+def closed(schema):
+    """The schema with every described object closed to members it does not describe."""
+    if isinstance(schema, dict):
+        schema = {key: closed(value) for key, value in schema.items()}
+        if "properties" in schema and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+    elif isinstance(schema, list):
+        schema = [closed(item) for item in schema]
+    return schema
 
 
 def test_the_guide_lists_every_event_of_the_catalogue():
@@ -362,9 +390,9 @@ def test_a_test_event_reaches_the_subscription_and_is_listed_with_its_deliveries
     hook = receiver()
     client = api(admin_user)
     created = client.post(
-        "/api/v1/webhooks/", {"url": hook.url, "events": ["lead.closed"]}, format="json"
+        "/api/v1/webhooks", {"url": hook.url, "events": ["lead.closed"]}, format="json"
     ).json()
-    queued = client.post(f"/api/v1/webhooks/{created['id']}/test/")
+    queued = client.post(f"/api/v1/webhooks/{created['id']}/test")
     assert queued.status_code == 202
     assert queued.json()["event"] == "webhook.test"
     outbox.outbox_deliver()
@@ -374,9 +402,9 @@ def test_a_test_event_reaches_the_subscription_and_is_listed_with_its_deliveries
         "occurred_at": body["occurred_at"],
         "data": {"subscription": created["id"]},
     }
-    page = client.get(f"/api/v1/webhooks/{created['id']}/deliveries/", {"page_size": "10"}).json()
+    page = client.get(f"/api/v1/webhooks/{created['id']}/deliveries", {"page_size": "10"}).json()
     assert [(d["id"], d["event"], d["status"]) for d in page["results"]] == [
         (queued.json()["id"], "webhook.test", "sent")
     ]
     assert page["next"] is None
-    assert client.get(f"/api/v1/webhooks/{created['id']}/deliveries/", {"limit": "5"}).status_code == 400
+    assert client.get(f"/api/v1/webhooks/{created['id']}/deliveries", {"limit": "5"}).status_code == 400
