@@ -11,6 +11,7 @@ class ApiTokenForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         initial=list(DEFAULT_SCOPES),
         help_text="What the token may do, within what your role allows.",
+        error_messages={"required": "Choose at least one scope."},
     )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from agreements.models import AgreementVersion
+from integrations.models import ApiToken
 from leads.models import Lead
 from tests.factories import WARM, make_lead
 
@@ -122,3 +123,25 @@ def test_manager_sees_the_dashboard_figures_change(login, screenshot, pipeline, 
     expect(board.locator(".kpis > div", has_text="picked up in time").locator("span")).to_have_text("100.0%")
     assert board.evaluate("window.__sameDocument") is True
     screenshot(board, "after")
+
+
+def test_admin_makes_an_erase_only_token_on_a_phone_and_sees_it_whole(login, screenshot, admin_user):
+    page = login(admin_user, "/integrations/api-tokens/")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.fill("input[name=name]", "GDPR desk")
+    for scope in ("read", "write"):
+        page.locator(f"input[name=scopes][value={scope}]").uncheck()
+    page.click(".token-form button[type=submit]")
+    expect(page.get_by_text("Choose at least one scope.")).to_be_visible()
+    page.get_by_text("erase: Erase a person's data").click()  # the label's text ticks its box
+    page.click(".token-form button[type=submit]")
+    token = page.locator("#new-token")
+    expect(token).to_have_text(re.compile(r"^slp_"))
+    # The token is shown once: all of it must be on screen, not cut at the phone's edge.
+    box = token.bounding_box()
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= 390
+    table = page.locator(".table-scroll")
+    assert table.evaluate("e => e.getBoundingClientRect().right") <= 390
+    screenshot(page, "phone")
+    assert list(ApiToken.objects.filter(user=admin_user).values_list("scopes", flat=True)) == [["erase"]]

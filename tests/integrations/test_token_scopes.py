@@ -85,6 +85,8 @@ def test_the_token_page_offers_the_scopes_the_user_may_give(client, marketer, ad
     assert not ApiToken.objects.exists()
     missing = client.post("/integrations/api-tokens/", {"name": "none"})
     assert missing.status_code == 422
+    assert "Choose at least one scope." in missing.content.decode()
+    assert 'id="id_name_helptext"' in missing.content.decode()  # what the field's aria-describedby names
     assert not ApiToken.objects.exists()
     client.force_login(admin_user)
     assert 'value="erase"' in client.get("/integrations/api-tokens/").content.decode()
