@@ -126,6 +126,18 @@ def test_every_schema_member_has_a_description(schema):
     assert not missing, f"{len(missing)} members without a description:\n" + "\n".join(missing)
 
 
+def test_no_member_is_described_by_a_form_field_help_text_meant_for_people_editing_it(schema):
+    # Django's user model says of `username` "Required. 150 characters or fewer...": a response's
+    # `owner` is not required of anyone.
+    borrowed = [
+        path
+        for name, component in schema["components"]["schemas"].items()
+        for path, member in members(name, component)
+        if str(member.get("description", "")).startswith("Required.")
+    ]
+    assert not borrowed, "\n".join(borrowed)
+
+
 def test_no_schema_member_is_free_form_unless_meant_to_be(schema):
     untyped = [
         place
