@@ -1,7 +1,8 @@
 """Outgoing HTTP to addresses that customers type in (webhook URLs), kept off our own network.
 
 A URL is refused when its host resolves to a loopback, private, link-local, multicast or otherwise
-non-public address, unless the host is named in WEBHOOK_ALLOWED_HOSTS. `check_url` runs when a
+non-public address (an IPv6 address that carries an IPv4 one, such as NAT64 or 6to4, is judged by that
+IPv4 address), unless the host is named in WEBHOOK_ALLOWED_HOSTS. `check_url` runs when a
 subscription is saved; `guarded_open` checks again the address it actually connected to, before sending
 a byte of the request, so a DNS answer that changes in between (DNS rebinding) cannot reach an internal
 service either. Redirects are not followed, for the same reason, and no proxy from the environment is
@@ -28,9 +29,53 @@ def _allowed(host: str) -> bool:
     return host in settings.WEBHOOK_ALLOWED_HOSTS
 
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Every public IPv6 address is in 2000::/3; outside it are site-local fec0::/10 (which Python still calls
+# global), multicast ff00::/8 and prefixes that only mean something on some local network.
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# Local-use NAT64 (RFC 8215) translates into whatever IPv4 network its operator chose, ours included.
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+# Teredo (2001::/32) is refused outright rather than by its embedded server and client addresses: the
+# packets go through whichever Teredo relay is nearest to us, so where they end up is the relay's choice,
+# and no receiver worth delivering to lives on Teredo. Python already calls all of 2001::/23 non-global;
+# this keeps it so whatever the Python version.
+_TEREDO = ipaddress.IPv6Network("2001::/32")
+_DOCUMENTATION = ipaddress.IPv6Network("3fff::/20")  # RFC 9637, newer than Python 3.11's table
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address inside `ip` for the forms that stand for one (mapped, compatible, NAT64, 6to4)."""
+    if ip.ipv4_mapped is not None:  # ::ffff:0:0/96, also how a dual-stack socket names an IPv4 peer
+        return ip.ipv4_mapped
+    if ip in _IPV4_COMPATIBLE or ip in _NAT64:  # the IPv4 address is the last 32 bits
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour  # 2002::/16, the IPv4 address in bits 16-48; None elsewhere
+
+
+def address_is_public(ip: IPAddress) -> bool:
+    """Whether `ip` is a global unicast address, judging an IPv6 address by any IPv4 address inside it.
+
+    An embedded IPv4 address must be public itself: 64:ff9b::7f00:1 reaches 127.0.0.1 through a NAT64
+    gateway, while 64:ff9b::808:808 (8.8.8.8) reaches only what 8.8.8.8 does, so it is allowed, as are
+    the 6to4, IPv4-mapped and IPv4-compatible forms of public addresses.
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return address_is_public(embedded)
+        if ip in _NAT64_LOCAL or ip in _TEREDO or ip in _DOCUMENTATION or ip not in _GLOBAL_UNICAST:
+            return False
+    # is_global leaves out loopback, private, link-local, shared (100.64/10), unspecified, reserved and
+    # documentation ranges, but not all of multicast.
+    return ip.is_global and not ip.is_multicast
+
+
 def _refuse_internal(host: str, address: str) -> None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if not ip.is_global or ip.is_multicast:
+    if not address_is_public(ip):
         raise AddressRefused(
             f"{host} resolves to {ip}, an internal address; name it in WEBHOOK_ALLOWED_HOSTS to allow it."
         )

@@ -111,6 +111,9 @@ def test_a_slow_receiver_times_out_and_is_retried(pipeline, receiver, monkeypatc
         "http://[::1]/",
         "ftp://example.com/",
         "http://192.168.1.1/",
+        "http://[64:ff9b::7f00:1]/",  # IPv6 carrying an internal IPv4 address: NAT64 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::1]/",  # 6to4 of 169.254.169.254
+        "http://[fec0::1]/",
     ],
 )
 def test_internal_or_odd_urls_are_refused_unless_allowed(admin_user, api, url):
