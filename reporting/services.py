@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -135,22 +136,46 @@ CSV_FIELDS = (
 )
 
 
+# The first characters that make a spreadsheet read a cell as a formula, as OWASP's CSV injection page lists.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """`value` made safe to write as a CSV cell: text that starts with a formula trigger gets a leading `'`.
+
+    Some cells hold what people typed (a rep's username may start with `+`, `-` or `@`; reason codes and goal
+    names come from stored SLAs), and a spreadsheet opening the report would run `=HYPERLINK(...)` or
+    `@SUM(...)` there as a formula (CSV injection); the `'` makes it show as text instead. Only text is
+    changed: the figures SLA Portal computes are ints and floats (also after the JSON round trip of
+    MonthlyReport.figures) and must stay numbers, even a negative one. No text SLA Portal itself writes starts
+    with a trigger (period labels start with the year). The csv writer still quotes the cell as it needs, so
+    a comma or quote in it cannot open a new cell.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def report_csv(figures: dict[str, Any]) -> str:
     """Section, name, value rows: easy to open in a spreadsheet and to diff month to month."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["section", "name", "value"])
-    writer.writerow(["period", "period", figures["period"]])
+    # Every cell of every row goes through csv_cell here, so no row can forget to.
+    writer.writerows([csv_cell(cell) for cell in row] for row in _report_rows(figures))
+    return out.getvalue()
+
+
+def _report_rows(figures: dict[str, Any]) -> Iterator[list[Any]]:
+    yield ["section", "name", "value"]
+    yield ["period", "period", figures["period"]]
     for name in CSV_FIELDS:
-        writer.writerow(["figures", name, "" if figures[name] is None else figures[name]])
+        yield ["figures", name, "" if figures[name] is None else figures[name]]
     for name, value in figures["conversion"].items():
-        writer.writerow(["conversion", name, "" if value is None else value])
+        yield ["conversion", name, "" if value is None else value]
     for reason, n in figures["rejected_by_reason"].items():
-        writer.writerow(["rejected_by_reason", reason, n])
+        yield ["rejected_by_reason", reason, n]
     for goal in figures["goals"]:
-        writer.writerow(
-            ["goal", f"{goal['department']}: {goal['goal']} (target {goal['target']})", goal["actual"]]
-        )
+        yield ["goal", f"{goal['department']}: {goal['goal']} (target {goal['target']})", goal["actual"]]
     for rep in figures["per_rep"]:
         for key in (
             "pickups",
@@ -160,8 +185,7 @@ def report_csv(figures: dict[str, Any]) -> str:
             "avg_pickup_business_minutes",
             "breaches",
         ):
-            writer.writerow(["rep", f"{rep['rep']}: {key}", "" if rep[key] is None else rep[key]])
+            yield ["rep", f"{rep['rep']}: {key}", "" if rep[key] is None else rep[key]]
     for marketing, row in figures["temperature_matrix"].items():
         for sales, n in row.items():
-            writer.writerow(["temperature_matrix", f"marketing {marketing} / sales {sales}", n])
-    return out.getvalue()
+            yield ["temperature_matrix", f"marketing {marketing} / sales {sales}", n]

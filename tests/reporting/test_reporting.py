@@ -21,7 +21,8 @@ from reporting import selectors
 from reporting.models import MonthlyReport
 from reporting.periods import Period, ended_periods, parse_period
 from reporting.services import report_build, report_csv, reports_build_due
-from tests.factories import HOT, WARM, make_lead
+from slaportal.roles import Role
+from tests.factories import HOT, WARM, UserFactory, make_lead, sales_team_members
 
 WAW = ZoneInfo("Europe/Warsaw")
 # October 2026's story, looked at from late November: the clock is pinned there for everything it touches.
@@ -161,6 +162,60 @@ def test_csv_has_every_figure(october, pipeline):
     assert rows[("figures", "handed_off")] == "4"
     assert rows[("rejected_by_reason", "not_ready")] == "1"
     assert rows[("temperature_matrix", "marketing hot / sales warm")] == "1"
+
+
+# Text a person may type that a spreadsheet would run as a formula (OWASP's CSV injection list).
+FORMULAS = ('=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1)", "\t=1", "\r=1")
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    rows = list(csv.reader(io.StringIO(text)))
+    assert {len(row) for row in rows} == {3}  # quoting kept every cell whole
+    return rows
+
+
+def test_csv_download_neutralises_formulas_in_reps_usernames(client, pipeline, manager):
+    pipeline.versions.update(effective_from=at(1))
+    pipeline.sales_team.memberships.update(is_available=False)  # only the reps below get the leads
+    reps = [UserFactory(username=name, roles=[Role.SALES_REP]) for name in FORMULAS]
+    sales_team_members(pipeline, *reps)
+    for n in range(len(reps)):
+        lead = make_lead(external_id=f"EVIL{n}", now=at(5 + n), activities=WARM)
+        services.lead_accept(lead=lead, actor=Actor.of(lead.owner), now=at(5 + n, 11))
+    report, _ = report_build(agreement=pipeline, period=OCTOBER, now=at(31, 23))
+    client.force_login(manager)
+    rows = csv_rows(client.get(reverse("reporting:report_csv", args=[report.pk])).content.decode())
+    names = {name for section, name, _ in rows if section == "rep"}
+    assert {name.split(": ")[0] for name in names} == {"'" + username for username in FORMULAS}
+    # The figures are written as they are: numbers stay numbers, and the cells no one typed are untouched.
+    reps = {rep["rep"]: rep for rep in report.figures["per_rep"]}
+    for section, name, value in rows:
+        if section == "rep":
+            username, key = name[1:].rsplit(": ", 1)
+            assert value == str(reps[username][key] if reps[username][key] is not None else "")
+    values = {(section, name): value for section, name, value in rows}
+    assert values[("figures", "handed_off")] == str(len(FORMULAS))
+    assert values[("figures", "pickup_within_sla_pct")] == "100.0"
+    assert values[("period", "period")] == "2026-10"
+
+
+def test_csv_neutralises_every_text_cell_and_no_number(october, pipeline):
+    report, _ = report_build(agreement=pipeline, period=OCTOBER, now=at(31, 23))
+    # Reason codes and goal names are checked or fixed today; the CSV must not rely on it.
+    goal = {"department": "=1+1", "goal": "x", "target": 5, "actual": -1.5}
+    figures = {
+        **report.figures,
+        "rejected_by_reason": {name: n for n, name in enumerate(FORMULAS)},
+        "goals": [goal],
+        "breaches": -3,  # cannot happen, but a negative figure must stay a number, not gain a quote
+        "per_rep": [],
+    }
+    rows = csv_rows(report_csv(figures))
+    reasons = [(name, value) for section, name, value in rows if section == "rejected_by_reason"]
+    assert reasons == [("'" + name, str(n)) for n, name in enumerate(FORMULAS)]
+    assert ["goal", "'=1+1: x (target 5)", "-1.5"] in rows
+    assert ["figures", "breaches", "-3"] in rows
+    assert ["figures", "handed_off", "4"] in rows
 
 
 def test_ended_periods_are_bounded_and_ordered():
