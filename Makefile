@@ -2,6 +2,8 @@
 # Both build .venv in the checkout from requirements.lock first; nothing else needs installing.
 
 PYTHON ?= python3
+# These targets are for development: debug mode unless told otherwise (production is the settings' default).
+export DEBUG ?= 1
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed

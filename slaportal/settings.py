@@ -1,8 +1,9 @@
 """One settings module for every mode; the environment decides.
 
 Development defaults need no server at all (SQLite and Celery's filesystem transport under var/).
-`DEBUG=0` switches to production mode, which insists on a real SECRET_KEY and turns on the
-security settings that `manage.py check --deploy` looks for.
+Production mode is the default: it insists on a real SECRET_KEY and ALLOWED_HOSTS and turns on the
+security settings that `manage.py check --deploy` looks for. `DEBUG=1` is development mode (`make run` and
+the test suite set it).
 """
 
 from __future__ import annotations
@@ -19,14 +20,20 @@ from slaportal.env import env_bool, env_float, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SLAPORTAL_VAR_DIR", str(BASE_DIR / "var")))
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else "")
 if not DEBUG and (not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY):
-    raise ImproperlyConfigured("Set SECRET_KEY to a long random value when DEBUG is off.")
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY to a long random value (production mode is the default; DEBUG=1 is development)."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "Set ALLOWED_HOSTS to the host names this site answers to, such as sla.example.com (or DEBUG=1)."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # Absolute base of links in e-mails and webhooks, which are sent outside any request.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -64,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "slaportal.middleware.SecurityHeaders",
 ]
 
 ROOT_URLCONF = "slaportal.urls"
@@ -111,6 +119,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A session ends when the browser closes, or after a working day without a request (each request
+# starts the count again).
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 8 * 3600)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Sent with every response (slaportal.middleware.SecurityHeaders). Scripts only from our own static files
+# (htmx and ours): no inline script, no eval. Styles may be inline too: the admin and the API docs set
+# some, and a style cannot run code.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

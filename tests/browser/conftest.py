@@ -59,6 +59,11 @@ def login(browser, live_server) -> Iterator[Callable]:
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
+        # The pages run under the Content-Security-Policy: anything it blocks fails the test.
+        page.on(
+            "console",
+            lambda m: m.type == "error" and "Content Security Policy" in m.text and refused.append(m.text),
+        )
         page.goto(f"/login/?next={path}")
         page.fill("input[name=username]", user.username)
         page.fill("input[name=password]", "pw")
@@ -66,9 +71,11 @@ def login(browser, live_server) -> Iterator[Callable]:
         page.wait_for_url(f"**{path}")
         return page
 
+    refused: list[str] = []
     yield open_as
     for context in contexts:
         context.close()
+    assert refused == [], refused
 
 
 @pytest.fixture

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -152,3 +154,46 @@ def test_admin_pages_open_for_the_admin(client, admin_user):
 def test_ids_too_large_for_the_database_are_not_found(client, admin_user, url):
     client.force_login(admin_user)
     assert client.get(url).status_code == 404
+
+
+def without(*names: str) -> dict[str, str]:
+    """This process's environment less `names`, and less the suite's settings module (which sets DEBUG)."""
+    return {k: v for k, v in os.environ.items() if k not in {*names, "DJANGO_SETTINGS_MODULE"}}
+
+
+def test_production_is_the_default_and_needs_a_secret_key_and_hosts():
+    env = without("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")
+    run = [sys.executable, "manage.py", "check"]
+    no_key = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert no_key.returncode != 0
+    assert "Set SECRET_KEY" in no_key.stderr
+    env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    no_hosts = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert no_hosts.returncode != 0
+    assert "Set ALLOWED_HOSTS" in no_hosts.stderr
+
+
+def compose_environment() -> dict[str, str]:
+    """The web service's environment in docker-compose.yml, with its defaults filled in as compose does."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    env = {}
+    for name, value in compose["x-app"]["environment"].items():
+        match = re.fullmatch(r"\$\{(\w+)(?::-(.*)|:\?.*)\}", str(value))
+        env[name] = (match.group(2) or "") if match else str(value)
+    return env
+
+
+def test_the_compose_environment_passes_the_deploy_check_without_warnings():
+    env = compose_environment()
+    assert env["HTTPS"] == "1"  # secure unless a trial says otherwise
+    env["SECRET_KEY"] = secrets.token_urlsafe(50)  # the one value compose insists on being given
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**without("DEBUG", "DATABASE_URL", "CELERY_BROKER_URL"), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
