@@ -15,6 +15,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from integrations.models import ApiToken
 from integrations.tokens import token_allows, token_authenticate
+from slaportal.clientip import client_ip
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -26,7 +27,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword:
             return None
-        address = request.META.get("REMOTE_ADDR") or "unknown"
+        address = client_ip(request)
         # An address that keeps sending wrong tokens is guessing: it is refused outright for a while,
         # right tokens included, so guessing costs time instead of a request each.
         failures = cache.get(_failures_key(address), 0)

@@ -9,6 +9,7 @@ the test suite set it).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "axes",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -72,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "slaportal.middleware.SecurityHeaders",
+    "axes.middleware.AxesMiddleware",  # last: it turns a sign-in refused by a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "slaportal.urls"
@@ -132,6 +135,24 @@ CONTENT_SECURITY_POLICY = env_str(
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 )
+# Sign-in lockout (django-axes), for the login page and the admin's alike: after LOGIN_FAILURES wrong
+# passwords for one account, or from one address, signing in is refused (429 with Retry-After) for
+# LOGIN_LOCKOUT_SECONDS, the right password included. The answer is the same whether the account exists
+# or not. Admins see and lift lockouts in the admin (Axes: access attempts) or with `manage.py axes_reset`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_LOCKOUT_SECONDS", 900))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# More wrong passwords during a lockout do not lengthen it, so nobody can keep a person locked out for good.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "slaportal.lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "slaportal.clientip.client_ip"
+# Proxies of our own in front of the app (a load balancer, a TLS proxy); 0 counts by REMOTE_ADDR alone.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
