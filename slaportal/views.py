@@ -67,6 +67,17 @@ def _is_api_path(path: str) -> bool:
         return False
 
 
+def _forget_an_unreadable_form(request: HttpRequest) -> None:
+    """Django's error pages check the CSRF token (for the forms of the layout), and so read the form. One
+    that Django refuses to read (declared in a charset other than UTF-8, a broken multipart body) would
+    raise again inside the page: the 400 it caused would become a 500, with no page. Such a form is
+    taken as empty from here on, as Django itself does with a broken multipart body."""
+    try:
+        request.POST  # noqa: B018 (reading it is the point)
+    except Exception:  # whatever it is, it is why this page is shown
+        request._mark_post_parse_error()
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """404: JSON under /api/ (integrations parse it), the page elsewhere."""
     if _api(request):
@@ -76,6 +87,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
         return problem_response(404, "Not found.")
     from django.views.defaults import page_not_found
 
+    _forget_an_unreadable_form(request)
     return page_not_found(request, exception)
 
 
@@ -90,6 +102,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return problem_response(500, "Server error. It was logged; nothing was half-saved.")
     from django.views.defaults import server_error as page
 
+    _forget_an_unreadable_form(request)
     return page(request)
 
 
@@ -98,4 +111,5 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         return problem_response(400, "Bad request.")
     from django.views.defaults import bad_request as page
 
+    _forget_an_unreadable_form(request)
     return page(request, exception)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -210,19 +211,29 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def idempotent(view_method: Callable[..., Response]) -> Callable[..., HttpResponse]:
     """Honour Idempotency-Key on a POST action: run once, replay the stored response to retries."""
 
     @wraps(view_method)
     def wrapped(self: Any, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The body is read first, key or not: one the parser refuses (not JSON, nested too deep, a NUL, ...)
+        # is the same 400 with or without a key, before anything is looked up, claimed or done; an action
+        # that takes no body would otherwise act on a request whose key would have made it a 400.
+        data = request.data
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return view_method(self, request, *args, **kwargs)
-        if not key.strip() or len(key) > 200:
-            return invalid({"Idempotency-Key": ["Use 1 to 200 characters."]})
+        # A control character is no part of a key (and a NUL one PostgreSQL cannot store).
+        if not key.strip() or len(key) > 200 or _CONTROL.search(key):
+            return invalid(
+                {"Idempotency-Key": ["Use 1 to 200 characters, none of them a control character."]}
+            )
         # The request is what its JSON means: a retry whose body differs only in spacing or key order is the
-        # same request. (A body that is not JSON raises the parser's 400 here, before any claim.)
-        canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str).encode()
+        # same request.
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
         digest = hashlib.sha256(f"{request.method} {request.path}\n".encode() + canonical).hexdigest()
         record, claimed = idempotency_claim(user=request.user, key=key, request_hash=digest)
         if not claimed:
