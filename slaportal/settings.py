@@ -200,7 +200,8 @@ REST_FRAMEWORK = {
         "integrations.authentication.TokenScope",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's, hardened: any body is a 400 at worst (nesting, numbers, encodings, NUL).
+    "DEFAULT_PARSER_CLASSES": ["integrations.api.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "integrations.api.negotiation.ProblemAwareNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["integrations.authentication.TokenRateThrottle"],
@@ -258,6 +259,12 @@ if not 0 <= PICKUP_REMINDER_SHARE < 1:
     raise ImproperlyConfigured("PICKUP_REMINDER_SHARE must be at least 0 and below 1, such as 0.75.")
 # Webhook URLs that resolve to internal addresses are refused unless their host is named here.
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+# A webhook receiver must answer (status line and headers) within this many seconds, all told.
+WEBHOOK_DEADLINE_SECONDS = env_float("WEBHOOK_DEADLINE_SECONDS", 10.0)
+# A receiver whose deliveries have failed this many times in a row, over at least this many days, is
+# turned off and the subscription's maker told.
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20)
+WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 3)
 # How often a failing e-mail or webhook is tried before it is marked failed.
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
 
