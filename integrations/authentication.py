@@ -27,7 +27,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword:
             return None
-        address = client_ip(request)
+        address = client_ip(request) or "unknown"
         # An address that keeps sending wrong tokens is guessing: it is refused outright for a while,
         # right tokens included, so guessing costs time instead of a request each.
         failures = cache.get(_failures_key(address), 0)

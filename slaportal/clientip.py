@@ -6,11 +6,12 @@ from django.conf import settings
 from django.http import HttpRequest
 
 
-def client_ip(request: HttpRequest) -> str:
+def client_ip(request: HttpRequest) -> str | None:
     """REMOTE_ADDR; behind TRUSTED_PROXY_COUNT proxies of our own, the address the outermost of them saw
     (from X-Forwarded-For). Entries a client wrote into that header itself are never trusted, so it cannot
     pose as another address to dodge a lockout or to lock someone else out."""
-    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    # None for a request that came from no socket (a sign-in made in code, as tests and scripts do).
+    remote = request.META.get("REMOTE_ADDR") or None
     proxies = settings.TRUSTED_PROXY_COUNT
     if not proxies:
         return remote
