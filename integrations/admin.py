@@ -22,8 +22,15 @@ class WebhookSubscriptionForm(forms.ModelForm):
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
     form = WebhookSubscriptionForm
-    list_display = ["url", "event_list", "is_active", "created_at"]
+    list_display = ["url", "event_list", "is_active", "disabled_at", "created_at"]
     list_filter = ["is_active"]
+    readonly_fields = [
+        "created_by",
+        "consecutive_failures",
+        "failing_since",
+        "disabled_at",
+        "disabled_reason",
+    ]
 
     @admin.display(description="Events")
     def event_list(self, obj: WebhookSubscription) -> str:
@@ -35,6 +42,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             return
         # The secret is made here and shown this once; SLA Portal never shows it again.
         obj.secret = new_secret()
+        obj.created_by = request.user
         super().save_model(request, obj, form, change)
         messages.warning(request, f"The signing secret of {obj.url}, shown only now: {obj.secret}")
 

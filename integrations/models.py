@@ -34,6 +34,9 @@ class Outbox(models.Model):
         FAILED = "failed", "Failed (gave up)"
 
     channel = models.CharField(max_length=10, choices=Channel.choices)
+    # One destination: "email", or "webhook:<subscription id>". Each lane is delivered on its own, so a slow
+    # receiver holds up its own messages only (integrations.outbox).
+    lane = models.CharField(max_length=40, default="email")
     payload = models.JSONField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -41,12 +44,19 @@ class Outbox(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # A worker's claim while it sends (a lease): others leave the message alone until then, and a claim
+    # left by a worker that died lapses by itself.
+    locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
-            # integrations.outbox.outbox_deliver: what is due
-            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="outbox_due_idx"),
+            # integrations.outbox: what is due, lane by lane
+            models.Index(
+                fields=["lane", "next_attempt_at"], condition=Q(status="pending"), name="outbox_due_lane_idx"
+            ),
+            # a subscription's deliveries, newest first (integrations.webhooks.deliveries_of)
+            models.Index(fields=["lane", "-created_at"], name="outbox_lane_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -137,9 +147,38 @@ class WebhookSubscription(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Told by e-mail if the subscription is turned off for failing.",
+    )
+    # The receiver's health: failed deliveries since the last success, and when that run began. A receiver
+    # that keeps failing is turned off (integrations.webhooks.WEBHOOK_DISABLE_AFTER_*).
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=300, blank=True, editable=False)
 
     class Meta:
         ordering = ["pk"]
 
     def __str__(self) -> str:
         return self.url
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Turned on again (API or admin) after SLA Portal turned it off: its failures start from nothing.
+        if self.is_active and self.disabled_at is not None:
+            self.disabled_at, self.disabled_reason = None, ""
+            self.consecutive_failures, self.failing_since = 0, None
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {
+                    *kwargs["update_fields"],
+                    "disabled_at",
+                    "disabled_reason",
+                    "consecutive_failures",
+                    "failing_since",
+                }
+        super().save(*args, **kwargs)

@@ -11,9 +11,12 @@ used: the address checked is the address talked to.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
+import threading
+import time
 import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
@@ -101,9 +104,47 @@ def check_url(url: str) -> None:
         _refuse_internal(host, str(info[4][0]))
 
 
+class DeadlineExceeded(OSError):
+    """The receiver did not answer (connection, status line and headers) in the time allowed."""
+
+
+class _Deadline:
+    """One time limit for a whole request. A socket timeout counts each read alone, so a receiver that
+    trickles a header line every few seconds would hold a delivery for ever; at the deadline this shuts
+    the connection's socket, which ends whatever read is waiting."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._timers: list[threading.Timer] = []
+
+    def remaining(self) -> float:
+        return max(self.at - time.monotonic(), 0.0)
+
+    def watch(self, connection: http.client.HTTPConnection) -> None:
+        timer = threading.Timer(self.remaining(), self._expire, args=(connection,))
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def _expire(self, connection: http.client.HTTPConnection) -> None:
+        self.expired = True
+        with contextlib.suppress(OSError, AttributeError):
+            connection.sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+
+
 class _GuardedHTTPConnection(http.client.HTTPConnection):
+    deadline: _Deadline | None = None
+
     def connect(self) -> None:
         super().connect()
+        if self.deadline is not None:
+            self.deadline.watch(self)
         if not _allowed(self.host):
             try:
                 _refuse_internal(self.host, self.sock.getpeername()[0])
@@ -118,14 +159,33 @@ class _GuardedHTTPSConnection(http.client.HTTPSConnection, _GuardedHTTPConnectio
     pass
 
 
+def _with_deadline(cls: type[_GuardedHTTPConnection], deadline: _Deadline) -> Any:
+    def make(*args: Any, **kwargs: Any) -> _GuardedHTTPConnection:
+        connection = cls(*args, **kwargs)
+        connection.deadline = deadline
+        return connection
+
+    return make
+
+
 class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
     def http_open(self, req: urllib.request.Request) -> Any:
-        return self.do_open(_GuardedHTTPConnection, req)
+        return self.do_open(_with_deadline(_GuardedHTTPConnection, self.deadline), req)
 
 
 class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
     def https_open(self, req: urllib.request.Request) -> Any:
-        return self.do_open(_GuardedHTTPSConnection, req, context=self._context)
+        return self.do_open(
+            _with_deadline(_GuardedHTTPSConnection, self.deadline), req, context=self._context
+        )
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -133,12 +193,27 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # urllib then raises HTTPError with the 3xx status: a failed delivery
 
 
-_opener = urllib.request.build_opener(
-    urllib.request.ProxyHandler({}), _GuardedHTTPHandler, _GuardedHTTPSHandler, _NoRedirects
-)
-
-
 def guarded_open(request: urllib.request.Request, *, timeout: float) -> Any:
-    """urlopen for customer-given URLs: checked, connected only to public addresses, no redirects."""
+    """urlopen for customer-given URLs: checked, connected only to public addresses, no redirects, and
+    answered (status line and headers) within `timeout` seconds all told, or DeadlineExceeded."""
     check_url(request.full_url)
-    return _opener.open(request, timeout=timeout)
+    deadline = _Deadline(timeout)
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        _GuardedHTTPHandler(deadline),
+        _GuardedHTTPSHandler(deadline),
+        _NoRedirects,
+    )
+    try:
+        response = opener.open(request, timeout=timeout)
+    except OSError:
+        if deadline.expired:
+            raise DeadlineExceeded(f"No answer within {timeout:g} seconds.") from None
+        raise
+    finally:
+        deadline.cancel()
+    # A socket shut mid-headers reads as their end, so a cut-off answer can look complete: it is not.
+    if deadline.expired:
+        response.close()
+        raise DeadlineExceeded(f"No answer within {timeout:g} seconds.")
+    return response

@@ -2,8 +2,13 @@
 
 `outbox_email` must be called inside the transaction that makes the change; if that transaction rolls
 back, the message never existed. After commit a Celery task is nudged to deliver at once; if the broker
-is down the nudge is dropped and beat's sweep (every minute) delivers later. Delivery claims rows with
-SKIP LOCKED, so two workers never send the same message twice at the same time.
+is down the nudge is dropped and beat's sweep (every minute) delivers later.
+
+Messages to one destination form a lane (e-mail, or one webhook subscription), and each lane is delivered
+by its own task, so a slow or failing receiver holds up its own messages and nothing else. A message is
+claimed with a lease and sent outside any transaction: no row lock or transaction is held while a mail
+server or a receiver takes its time, and each result is recorded by itself, so a worker killed mid-batch
+sends again at most the message it was sending (receivers drop repeats by webhook-id).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from integrations.models import Outbox
@@ -70,10 +75,28 @@ def _nudge_after_commit() -> None:
         transaction.on_commit(_nudge)
 
 
+EMAIL_LANE = "email"
+# A claim outlives the longest send (a webhook's deadline, an SMTP conversation); one left by a worker
+# that died lapses then, and the message is sent by the next sweep.
+LEASE = timedelta(seconds=120)
+
+
+def lane_of(channel: str, payload: dict[str, Any]) -> str:
+    if channel == Outbox.Channel.WEBHOOK:
+        return f"webhook:{payload.get('subscription')}"
+    return EMAIL_LANE
+
+
 def outbox_add(*, channel: str, payload: dict[str, Any], now: datetime | None = None) -> Outbox:
     """Record a message, due at `now`: the clock of the change that caused it (the wall clock if none)."""
     now = now or timezone.now()
-    message = Outbox.objects.create(channel=channel, payload=payload, next_attempt_at=now, created_at=now)
+    message = Outbox.objects.create(
+        channel=channel,
+        lane=lane_of(channel, payload),
+        payload=payload,
+        next_attempt_at=now,
+        created_at=now,
+    )
     _nudge_after_commit()
     return message
 
@@ -119,7 +142,7 @@ def outbox_resend(*, message_ids: list[int], now: datetime | None = None) -> int
     """Send these messages again now, from a fresh count of attempts (admins, after fixing the cause)."""
     with transaction.atomic():
         count = Outbox.objects.filter(pk__in=message_ids).update(
-            status=Outbox.Status.PENDING, next_attempt_at=now or timezone.now(), attempts=0
+            status=Outbox.Status.PENDING, next_attempt_at=now or timezone.now(), attempts=0, locked_until=None
         )
         _nudge_after_commit()
     return count
@@ -130,37 +153,70 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
 
 
-def outbox_deliver(*, now: datetime | None = None, batch: int = 100) -> int:
-    """Send what is due. Returns how many were sent."""
+def _due(now: datetime) -> QuerySet[Outbox]:
+    unclaimed = Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+    return Outbox.objects.filter(unclaimed, status=Outbox.Status.PENDING, next_attempt_at__lte=now)
+
+
+def due_lanes(now: datetime) -> list[str]:
+    """The lanes with a message due, e-mail first."""
+    lanes = set(_due(now).values_list("lane", flat=True).distinct())
+    return sorted(lanes, key=lambda lane: (lane != EMAIL_LANE, lane))
+
+
+def _claim(pk: int, now: datetime) -> bool:
+    # One UPDATE that only one worker wins, on any database; the claim counts as the attempt, so a send
+    # that kills its worker is counted too.
+    return bool(_due(now).filter(pk=pk).update(locked_until=now + LEASE, attempts=F("attempts") + 1))
+
+
+def deliver_lane(lane: str, *, now: datetime | None = None, batch: int = 100) -> int:
+    """Send what is due in one lane, oldest first. The lane's first failure ends the run: the rest waits
+    for the next sweep rather than for the same slow or broken destination. Returns how many were sent."""
     now = now or timezone.now()
+    due = _due(now).filter(lane=lane).order_by("next_attempt_at", "pk").values_list("pk", flat=True)
     sent = 0
-    while True:
-        with transaction.atomic():
-            due = list(
-                Outbox.objects.select_for_update(skip_locked=True)
-                .filter(status=Outbox.Status.PENDING, next_attempt_at__lte=now)
-                .order_by("next_attempt_at", "pk")[:batch]
+    for pk in list(due[:batch]):
+        if not _claim(pk, now):
+            continue  # another worker has it
+        message = Outbox.objects.get(pk=pk)
+        try:
+            SENDERS[message.channel](message.payload, message.pk)
+        except Exception as exc:
+            gave_up = isinstance(exc, Undeliverable) or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
+            Outbox.objects.filter(pk=pk).update(
+                status=Outbox.Status.FAILED if gave_up else Outbox.Status.PENDING,
+                last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                next_attempt_at=now + backoff(message.attempts),
+                locked_until=None,
             )
-            if not due:
-                return sent
-            for message in due:
-                message.attempts += 1
-                try:
-                    SENDERS[message.channel](message.payload, message.pk)
-                except Exception as exc:
-                    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                    if isinstance(exc, Undeliverable) or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-                        message.status = Outbox.Status.FAILED
-                    message.next_attempt_at = now + backoff(message.attempts)
-                else:
-                    message.status = Outbox.Status.SENT
-                    message.sent_at = now
-                    message.last_error = ""
-                    sent += 1
-                message.save(update_fields=["attempts", "status", "next_attempt_at", "last_error", "sent_at"])
+            if not isinstance(exc, Undeliverable):
+                break
+        else:
+            Outbox.objects.filter(pk=pk).update(
+                status=Outbox.Status.SENT, sent_at=now, last_error="", locked_until=None
+            )
+            sent += 1
+    return sent
+
+
+def outbox_deliver(*, now: datetime | None = None, batch: int = 100) -> int:
+    """Send what is due in every lane, here, one lane after another (the management command, and tests).
+    Returns how many were sent."""
+    now = now or timezone.now()
+    return sum(deliver_lane(lane, now=now, batch=batch) for lane in due_lanes(now))
 
 
 @shared_task(name="integrations.deliver_outbox")
 def deliver_outbox() -> int:
-    """The task that beat runs every minute and that a commit nudges: here, beside what it runs."""
-    return outbox_deliver()
+    """Beat's sweep and a commit's nudge: a task per lane with something due, which the worker runs side
+    by side (its pool's concurrency). Here, beside what it runs."""
+    lanes = due_lanes(timezone.now())
+    for lane in lanes:
+        deliver_outbox_lane.delay(lane)
+    return len(lanes)
+
+
+@shared_task(name="integrations.deliver_outbox_lane")
+def deliver_outbox_lane(lane: str) -> int:
+    return deliver_lane(lane)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 
 from integrations import idempotency
-from integrations.outbox import deliver_outbox
+from integrations.outbox import deliver_outbox, deliver_outbox_lane
 
-__all__ = ["deliver_outbox", "purge_idempotency_keys"]
+__all__ = ["deliver_outbox", "deliver_outbox_lane", "purge_idempotency_keys"]
 
 
 @shared_task(name="integrations.purge_idempotency_keys")

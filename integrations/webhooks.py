@@ -9,7 +9,9 @@ Each delivery is an HTTP POST of a JSON body with these headers:
 
 The key is the subscription's secret (whsec_<base64>), made by SLA Portal and shown once. Any Standard
 Webhooks library verifies a delivery, e.g. Python's `standardwebhooks.Webhook(secret).verify(body,
-headers)`. A non-2xx answer or no answer within 10 s is a failure.
+headers)`. A non-2xx answer, or no status and headers within WEBHOOK_DEADLINE_SECONDS all told, is a
+failure, retried with backoff. A receiver that keeps failing is turned off (`receiver_failed`) and the
+subscription's maker is told.
 """
 
 from __future__ import annotations
@@ -36,12 +38,11 @@ from rest_framework.utils.encoders import JSONEncoder
 from integrations.api.serializers import LeadSerializer
 from integrations.models import Outbox, WebhookSubscription
 from integrations.netguard import guarded_open
-from integrations.outbox import SENDERS, Undeliverable, outbox_add
+from integrations.outbox import SENDERS, Undeliverable, lane_of, outbox_add, outbox_email
 from leads.models import Lead
 from reporting.models import MonthlyReport
 from slaportal.formats import utc_iso
-
-TIMEOUT_SECONDS = 10
+from slaportal.roles import Role, users_with
 
 
 class WebhookRefused(Exception):
@@ -86,11 +87,13 @@ def signature(secrets_: list[str], msg_id: str, timestamp: int, body: bytes) -> 
 
 
 def subscription_create(
-    *, url: str, events: list[str], is_active: bool = True
+    *, url: str, events: list[str], is_active: bool = True, created_by: Any = None
 ) -> tuple[WebhookSubscription, str]:
     """A subscription with a secret made here; the secret is returned to be shown once."""
     secret = new_secret()
-    subscription = WebhookSubscription(url=url, events=events, is_active=is_active, secret=secret)
+    subscription = WebhookSubscription(
+        url=url, events=events, is_active=is_active, secret=secret, created_by=created_by
+    )
     subscription.full_clean()
     subscription.save()
     return subscription, secret
@@ -178,7 +181,7 @@ def webhook_send_test(*, subscription: WebhookSubscription, now: datetime | None
 
 def deliveries_of(subscription: WebhookSubscription) -> QuerySet[Outbox]:
     """A subscription's deliveries, newest first."""
-    return Outbox.objects.filter(channel=Outbox.Channel.WEBHOOK, payload__subscription=subscription.pk)
+    return Outbox.objects.filter(lane=lane_of(Outbox.Channel.WEBHOOK, {"subscription": subscription.pk}))
 
 
 def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:
@@ -204,7 +207,16 @@ def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:
         },
     )
     try:
-        with guarded_open(request, timeout=TIMEOUT_SECONDS) as response:
+        _post(request)
+    except Exception as exc:
+        receiver_failed(subscription, reason=f"{type(exc).__name__}: {exc}", now=timezone.now())
+        raise
+    receiver_answered(subscription)
+
+
+def _post(request: urllib.request.Request) -> None:
+    try:
+        with guarded_open(request, timeout=settings.WEBHOOK_DEADLINE_SECONDS) as response:
             if not 200 <= response.status < 300:
                 raise WebhookRefused(f"HTTP {response.status}")
     except urllib.error.HTTPError as exc:
@@ -213,6 +225,64 @@ def _deliver(payload: dict[str, Any], message_id: int | None = None) -> None:
                 f"HTTP {exc.code}: redirects are not followed; subscribe the final URL."
             ) from None
         raise WebhookRefused(f"HTTP {exc.code}") from None
+
+
+def receiver_answered(subscription: WebhookSubscription) -> None:
+    if subscription.consecutive_failures:
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(
+            consecutive_failures=0, failing_since=None
+        )
+
+
+def receiver_failed(subscription: WebhookSubscription, *, reason: str, now: datetime) -> None:
+    """Count a failed delivery. A receiver that has failed WEBHOOK_DISABLE_AFTER_FAILURES times in a row,
+    over at least WEBHOOK_DISABLE_AFTER_DAYS days, is turned off, and the subscription's maker (or, if
+    none, every admin) is told by e-mail; its pending deliveries then fail unsent."""
+    with transaction.atomic():
+        locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        locked.consecutive_failures += 1
+        locked.failing_since = locked.failing_since or now
+        days = settings.WEBHOOK_DISABLE_AFTER_DAYS
+        if (
+            locked.is_active
+            and locked.consecutive_failures >= settings.WEBHOOK_DISABLE_AFTER_FAILURES
+            and now - locked.failing_since >= timedelta(days=days)
+        ):
+            locked.is_active = False
+            locked.disabled_at = now
+            locked.disabled_reason = (
+                f"{locked.consecutive_failures} deliveries in a row failed over {days} days or more; "
+                f"the last: {reason}"
+            )[:300]
+            _tell_maker(locked, now)
+        locked.save(
+            update_fields=[
+                "consecutive_failures",
+                "failing_since",
+                "is_active",
+                "disabled_at",
+                "disabled_reason",
+            ]
+        )
+
+
+def _tell_maker(subscription: WebhookSubscription, now: datetime) -> None:
+    maker = subscription.created_by
+    if maker is not None and maker.is_active and maker.email:
+        to = [maker.email]
+    else:
+        to = [user.email for user in users_with(Role.ADMIN) if user.email]
+    outbox_email(
+        to=to,
+        subject=f"SLA Portal turned off the webhook to {subscription.url}",
+        body=(
+            f"Deliveries to {subscription.url} (subscription {subscription.pk}) have failed since "
+            f"{utc_iso(subscription.failing_since)}: {subscription.disabled_reason}\n\n"
+            "Nothing more is sent to it. Once the receiver answers again, turn the subscription back on "
+            "(is_active, in the API or the admin); failed deliveries can be sent again from the admin."
+        ),
+        now=now,
+    )
 
 
 SENDERS[Outbox.Channel.WEBHOOK] = _deliver

@@ -57,3 +57,12 @@ def role_required(*roles: Role) -> Callable:
 def roles_context(request: HttpRequest) -> dict[str, Any]:
     roles = user_roles(getattr(request, "user", None))
     return {"user_roles": {role.name.lower() for role in roles}}
+
+
+def users_with(role: Role) -> Any:
+    """The active users who hold `role` (superusers hold admin)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    holds = Q(groups__name=role.value) | (Q(is_superuser=True) if role == Role.ADMIN else Q(pk__in=[]))
+    return get_user_model().objects.filter(holds, is_active=True).distinct()

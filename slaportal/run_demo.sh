@@ -8,7 +8,8 @@ mkdir -p var/celery
 # Show times as the demo SLA's business calendar counts them (Europe/Warsaw), unless told otherwise.
 export TIME_ZONE="${TIME_ZONE:-Europe/Warsaw}"
 
-"$PY" -m celery -A slaportal worker --beat --pool=solo --loglevel=INFO \
+# Threads, so the outbox's lanes go side by side: a slow webhook receiver holds up its own deliveries only.
+"$PY" -m celery -A slaportal worker --beat --pool=threads --concurrency=4 --loglevel=INFO \
     --schedule="var/celery/beat-schedule" >var/celery/worker.log 2>&1 &
 worker=$!
 "$PY" manage.py runserver 127.0.0.1:8000 &

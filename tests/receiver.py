@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from standardwebhooks import Webhook
@@ -15,9 +15,19 @@ SECRET = "whsec_" + base64.b64encode(b"sla-portal-tests-signing-key-32b").decode
 
 
 class Receiver:
-    """Records what it gets and answers with scripted statuses (200 once the script runs out)."""
+    """Records what it gets and answers with scripted statuses (200 once the script runs out). With
+    `trickle`, it sends its status line and then one header line every `trickle` seconds for
+    `trickle_for` seconds, as a hostile or broken receiver might."""
 
-    def __init__(self, statuses: list[int] | tuple[int, ...] = (), delay: float = 0.0, headers=None):
+    def __init__(
+        self,
+        statuses: list[int] | tuple[int, ...] = (),
+        delay: float = 0.0,
+        headers=None,
+        *,
+        trickle: float = 0.0,
+        trickle_for: float = 0.0,
+    ):
         self.requests: list[dict[str, Any]] = []
         statuses = list(statuses)
         receiver = self
@@ -27,6 +37,18 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append({"path": self.path, "headers": self.headers, "body": body})
                 time.sleep(delay)
+                if trickle:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    until = time.monotonic() + trickle_for
+                    while time.monotonic() < until:
+                        try:
+                            self.wfile.write(b"X-Still-Thinking: yes\r\n")
+                            self.wfile.flush()
+                        except OSError:
+                            return  # the sender gave up
+                        time.sleep(trickle)
+                    self.wfile.write(b"\r\n")
+                    return
                 self.send_response(statuses.pop(0) if statuses else 200)
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
@@ -35,7 +57,9 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        # One thread per request, so a trickling answer holds up no other request (nor close()).
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
         self.port = self.server.server_port
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -3,6 +3,7 @@ and delivers webhooks after the change that caused them commits."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -23,16 +24,27 @@ from tests.workers import Worker, wait_for
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def worker(settings):
+def start_worker(settings, **options):
     queue = f"slaportal-test-{uuid.uuid4().hex[:8]}"
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue
-    process = Worker(
-        broker_url=settings.CELERY_BROKER_URL,
-        queue=queue,
-        env={"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"},  # the test's receiver
-    )
+    env = {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", **options.pop("env", {})}  # the test's receiver
+    return queue, Worker(broker_url=settings.CELERY_BROKER_URL, queue=queue, env=env, **options)
+
+
+@pytest.fixture
+def worker(settings):
+    queue, process = start_worker(settings)
+    yield queue
+    app.conf.task_default_queue = "celery"
+    print(process.stop()[-4000:])
+
+
+@pytest.fixture
+def threaded_worker(settings):
+    # A receiver may keep a delivery for the whole deadline: 30 s here, so only the lanes can explain an
+    # e-mail that goes out meanwhile.
+    queue, process = start_worker(settings, pool="threads", env={"WEBHOOK_DEADLINE_SECONDS": "30"})
     yield queue
     app.conf.task_default_queue = "celery"
     print(process.stop()[-4000:])
@@ -72,5 +84,24 @@ def test_worker_delivers_a_signed_webhook_once_the_handoff_commits(worker, pipel
         body = verify(hook.requests[1])
         assert (body["event"], body["data"]["lead"]["id"]) == ("lead.handed_off", lead.pk)
         assert wait_for(lambda: Outbox.objects.filter(pk=message.pk, status="sent").exists())
+    finally:
+        hook.close()
+
+
+def test_a_trickling_receiver_does_not_delay_a_breach_email(threaded_worker, pipeline, manager, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    hook = Receiver(trickle=0.5, trickle_for=30)  # a header line every half second, for half a minute
+    try:
+        # The missed deadline is published to the slow receiver and e-mailed to the manager in one commit.
+        WebhookSubscription.objects.create(url=hook.url, secret=SECRET, events=["lead.pickup_overdue"])
+        lead = make_lead(external_id="T1", now=timezone.now() - timedelta(days=14), activities=WARM)
+        started = time.monotonic()
+        check_overdue_pickups.delay()
+        assert wait_for(lambda: LeadEvent.objects.filter(lead=lead, kind="breached").exists(), seconds=10)
+        breach_mail = Outbox.objects.filter(channel="email", payload__to__contains=[manager.email])
+        assert wait_for(lambda: breach_mail.filter(status="sent").exists(), seconds=10), "the e-mail waited"
+        assert time.monotonic() - started < 5
+        assert wait_for(lambda: len(hook.requests) == 1), "the webhook was not tried"
+        assert Outbox.objects.get(channel="webhook").status == "pending"  # still with the slow receiver
     finally:
         hook.close()

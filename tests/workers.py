@@ -54,7 +54,7 @@ def celery_command() -> list[str]:
 class Worker:
     """`celery worker` in its own process, on one queue, with the test's database."""
 
-    def __init__(self, *, broker_url: str, queue: str, env: dict[str, str] | None = None):
+    def __init__(self, *, broker_url: str, queue: str, env: dict[str, str] | None = None, pool: str = "solo"):
         self.output_path = Path(tempfile.mkstemp(prefix="celery-worker-", suffix=".log")[1])
         self._log = self.output_path.open("w")
         self.process = subprocess.Popen(
@@ -63,7 +63,10 @@ class Worker:
                 "-A",
                 "slaportal",
                 "worker",
-                "--pool=solo",  # one process: SIGKILL ends the whole worker, as a lost machine would
+                # solo: one process, so SIGKILL ends the whole worker, as a lost machine would; threads:
+                # tasks side by side, as a production worker runs them.
+                f"--pool={pool}",
+                *(["--concurrency=4"] if pool == "threads" else []),
                 "-Q",
                 queue,
                 "--without-heartbeat",

@@ -41,8 +41,17 @@ class WebhookSubscriptionSerializer(StrictFields, serializers.ModelSerializer):
 
     class Meta:
         model = WebhookSubscription
-        fields = ["id", "url", "events", "is_active", "created_at", "previous_secret_until"]
-        read_only_fields = ["id", "created_at", "previous_secret_until"]
+        fields = [
+            "id",
+            "url",
+            "events",
+            "is_active",
+            "created_at",
+            "previous_secret_until",
+            "disabled_at",
+            "disabled_reason",
+        ]
+        read_only_fields = ["id", "created_at", "previous_secret_until", "disabled_at", "disabled_reason"]
         extra_kwargs = {
             "id": {"help_text": "The subscription's id."},
             "url": {
@@ -57,6 +66,11 @@ class WebhookSubscriptionSerializer(StrictFields, serializers.ModelSerializer):
             "previous_secret_until": {
                 "help_text": "After a rotation, the old secret also signs until this time; null otherwise."
             },
+            "disabled_at": {
+                "help_text": "When SLA Portal turned the subscription off because its receiver kept failing; "
+                "null otherwise. Setting is_active to true again clears it."
+            },
+            "disabled_reason": {"help_text": "Why it was turned off; empty unless disabled_at is set."},
         }
 
 
@@ -180,7 +194,7 @@ class WebhookSubscriptionViewSet(StrictQuery, viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = self.get_serializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        subscription, secret = subscription_create(**payload.validated_data)
+        subscription, secret = subscription_create(**payload.validated_data, created_by=request.user)
         subscription.secret = secret
         return Response(SubscriptionWithSecretSerializer(subscription).data, status=status.HTTP_201_CREATED)
 

@@ -5,6 +5,7 @@ import itertools
 import json
 import socket
 import textwrap
+import time
 import urllib.request
 from datetime import timedelta
 
@@ -41,8 +42,8 @@ def receiver(settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     made = []
 
-    def start(statuses=(), delay=0.0, headers=None):
-        made.append(Receiver(list(statuses), delay, headers))
+    def start(statuses=(), delay=0.0, headers=None, trickle=0.0, trickle_for=0.0):
+        made.append(Receiver(list(statuses), delay, headers, trickle=trickle, trickle_for=trickle_for))
         return made[-1]
 
     yield start
@@ -90,15 +91,29 @@ def test_each_transition_emits_its_event_to_subscribers_only(pipeline, receiver,
     assert events == ["lead.accepted", "lead.closed"]
 
 
-def test_a_slow_receiver_times_out_and_is_retried(pipeline, receiver, monkeypatch):
-    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.3)
+def test_a_slow_receiver_times_out_and_is_retried(pipeline, receiver, settings):
+    settings.WEBHOOK_DEADLINE_SECONDS = 0.3
     hook = receiver(delay=1.0)
     WebhookSubscription.objects.create(url=hook.url, secret=SECRET, events=["lead.handed_off"])
     make_lead(external_id="L1", now=timezone.now(), activities=WARM)
     assert outbox.outbox_deliver() == 0
     message = Outbox.objects.get(channel="webhook")
     assert message.status == "pending"
-    assert "timed out" in message.last_error
+    assert "timed out" in message.last_error or "No answer within 0.3 seconds" in message.last_error
+
+
+def test_a_receiver_that_trickles_its_headers_is_cut_off_at_the_deadline(pipeline, receiver, settings):
+    # A header line every half second never lets a socket timeout fire; the deadline counts them all.
+    settings.WEBHOOK_DEADLINE_SECONDS = 1.0
+    hook = receiver(trickle=0.5, trickle_for=20)
+    WebhookSubscription.objects.create(url=hook.url, secret=SECRET, events=["lead.handed_off"])
+    make_lead(external_id="L1", now=timezone.now(), activities=WARM)
+    started = time.monotonic()
+    assert outbox.outbox_deliver() == 0
+    assert time.monotonic() - started < 3
+    message = Outbox.objects.get(channel="webhook")
+    assert message.status == "pending"
+    assert message.last_error == "DeadlineExceeded: No answer within 1 seconds."
 
 
 @pytest.mark.parametrize(
