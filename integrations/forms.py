@@ -14,6 +14,15 @@ class ApiTokenForm(forms.Form):
         error_messages={"required": "Choose at least one scope."},
     )
 
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        choices=[("", "Never (until revoked)"), (30, "In 30 days"), (90, "In 90 days"), (365, "In a year")],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="A token that expires stops working by itself; a new one can be made at any time.",
+    )
+
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only the scopes this user may give; any other value posted is refused as not a choice.

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from integrations.crypto import SealedTextField
 from integrations.netguard import AddressRefused, check_url
 from slaportal.publishing import EVENTS
 
@@ -79,6 +80,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: the token does not expire.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -135,10 +137,11 @@ class WebhookSubscription(models.Model):
 
     url = models.URLField(max_length=500, validators=[validate_webhook_url])
     # Made by SLA Portal (whsec_ and 32 random bytes in base64) and shown once, when it is made. A
-    # subscription made before that keeps the secret its client chose until it is rotated.
-    secret = models.CharField(max_length=200, editable=False)
+    # subscription made before that keeps the secret its client chose until it is rotated. Sealed in the
+    # database (integrations.crypto): a copy of the database alone does not give it away.
+    secret = SealedTextField(editable=False)
     # After a rotation the old secret signs too, until this time, so receivers can switch over.
-    previous_secret = models.CharField(max_length=200, blank=True, editable=False)
+    previous_secret = SealedTextField(blank=True, editable=False)
     previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
     events = models.JSONField(
         default=list,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import ApiToken
@@ -20,6 +21,7 @@ SCOPES = {
     "erase": "Erase a person's data (GDPR Art. 17). Only an admin's token can hold it.",
 }
 DEFAULT_SCOPES = ("read", "write")
+MAX_LIFETIME_DAYS = 3650
 
 
 class TokenError(ValueError):
@@ -40,9 +42,18 @@ def _digest(raw: str) -> str:
 
 
 def token_create(
-    *, user: Any, name: str, scopes: tuple[str, ...] | list[str] = DEFAULT_SCOPES
+    *,
+    user: Any,
+    name: str,
+    scopes: tuple[str, ...] | list[str] = DEFAULT_SCOPES,
+    expires_in_days: int | None = None,
+    now: datetime | None = None,
 ) -> tuple[ApiToken, str]:
-    """A new token; the raw value is returned once and never stored."""
+    """A new token; the raw value is returned once and never stored. Without `expires_in_days` it lasts
+    until revoked."""
+    now = now or timezone.now()
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_LIFETIME_DAYS:
+        raise TokenError(f"A token lasts 1 to {MAX_LIFETIME_DAYS} days, or until revoked.")
     if not scopes:
         raise TokenError("Choose at least one scope.")
     unknown = sorted(set(scopes) - set(SCOPES))
@@ -58,6 +69,8 @@ def token_create(
         prefix=raw[:12],
         key_hash=_digest(raw),
         scopes=[scope for scope in SCOPES if scope in scopes],
+        created_at=now,
+        expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
     )
     return token, raw
 
@@ -67,14 +80,15 @@ def token_allows(token: ApiToken, scope: str) -> bool:
 
 
 def token_authenticate(raw: str) -> ApiToken | None:
+    now = timezone.now()
     token = (
         ApiToken.objects.select_related("user")
         .filter(key_hash=_digest(raw), revoked_at__isnull=True, user__is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .first()
     )
     if token is None:
         return None
-    now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from integrations.forms import ApiTokenForm
@@ -23,7 +24,10 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         token, raw = token_create(
-            user=request.user, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"]
+            user=request.user,
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            expires_in_days=form.cleaned_data["expires_in_days"],
         )
         request.session[NEW_TOKEN] = {"id": token.pk, "raw": raw}
         return redirect("integrations:api_tokens")
@@ -34,7 +38,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "integrations/api_tokens.html",
-        {"tokens": tokens, "form": form, "created": created},
+        {"tokens": tokens, "form": form, "created": created, "now": timezone.now()},
         status=status,
     )
 

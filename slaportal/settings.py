@@ -259,6 +259,9 @@ if not 0 <= PICKUP_REMINDER_SHARE < 1:
     raise ImproperlyConfigured("PICKUP_REMINDER_SHARE must be at least 0 and below 1, such as 0.75.")
 # Webhook URLs that resolve to internal addresses are refused unless their host is named here.
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+# Fernet keys that seal webhook secrets in the database (integrations.crypto): the first seals, all
+# unseal. Empty: one derived from SECRET_KEY (so list that one before changing SECRET_KEY).
+SECRETS_KEYS = env_list("SECRETS_KEYS", [])
 # A webhook receiver must answer (status line and headers) within this many seconds, all told.
 WEBHOOK_DEADLINE_SECONDS = env_float("WEBHOOK_DEADLINE_SECONDS", 10.0)
 # A receiver whose deliveries have failed this many times in a row, over at least this many days, is

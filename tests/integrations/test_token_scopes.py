@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -101,3 +104,34 @@ def test_the_command_makes_a_token_with_the_scopes_asked(marketer):
     assert ApiToken.objects.get(user=marketer).scopes == ["read"]
     with pytest.raises(CommandError, match="may not give a token the 'erase' scope"):
         call_command("create_api_token", marketer.username, "--scopes", "read,erase", stdout=out)
+
+
+def test_a_token_with_an_expiry_stops_working_then_and_says_so_on_the_page(client, marketer):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        client.force_login(marketer)
+        made = client.post(
+            "/integrations/api-tokens/",
+            {"name": "Trial", "scopes": ["read"], "expires_in_days": "30"},
+            follow=True,
+        )
+        token = ApiToken.objects.get(user=marketer)
+        assert token.expires_at == start + timedelta(days=30)
+        raw = re.search(r'id="new-token">([^<]+)<', made.content.decode()).group(1)
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        clock.shift(timedelta(days=30) - timedelta(seconds=1))
+        assert api.get("/api/v1/ping").status_code == 200
+        clock.shift(timedelta(seconds=2))
+        assert api.get("/api/v1/ping").status_code == 401
+        client.force_login(marketer)  # a month later the session has long ended
+        assert "expired" in client.get("/integrations/api-tokens/").content.decode()
+
+
+def test_a_token_lasts_one_day_to_ten_years_or_until_revoked(marketer):
+    with pytest.raises(TokenError, match="1 to 3650 days"):
+        token_create(user=marketer, name="x", expires_in_days=0)
+    assert token_create(user=marketer, name="x")[0].expires_at is None
+    out = io.StringIO()
+    call_command("create_api_token", marketer.username, "--expires-days", "7", stdout=out)
+    assert ApiToken.objects.exclude(expires_at=None).count() == 1

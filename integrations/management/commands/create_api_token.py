@@ -19,6 +19,9 @@ class Command(BaseCommand):
             default=",".join(DEFAULT_SCOPES),
             help=f"Comma-separated, of {', '.join(SCOPES)} (erase: admins only). Default: %(default)s.",
         )
+        parser.add_argument(
+            "--expires-days", type=int, default=None, help="Days until it stops working; default: never."
+        )
 
     def handle(self, *args, **options):
         user = get_user_model().objects.filter(username=options["username"], is_active=True).first()
@@ -26,7 +29,9 @@ class Command(BaseCommand):
             raise CommandError(f"No active user {options['username']!r}.")
         scopes = [scope.strip() for scope in options["scopes"].split(",") if scope.strip()]
         try:
-            token, raw = token_create(user=user, name=options["name"], scopes=scopes)
+            token, raw = token_create(
+                user=user, name=options["name"], scopes=scopes, expires_in_days=options["expires_days"]
+            )
         except TokenError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(
