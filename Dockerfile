@@ -8,8 +8,8 @@ COPY requirements.lock ./
 RUN pip install --no-cache-dir -r requirements.lock
 
 COPY . .
-# collectstatic only reads settings; the key is a throwaway that never serves a request.
-RUN DEBUG=0 SECRET_KEY=collectstatic-build-only python manage.py collectstatic --noinput \
+# collectstatic only reads settings; the key and host are throwaways that never serve a request.
+RUN DEBUG=0 SECRET_KEY=collectstatic-build-only ALLOWED_HOSTS=build.invalid python manage.py collectstatic --noinput \
     && mkdir -p /app/var/celery && useradd --system --home /app slaportal && chown -R slaportal /app/var
 USER slaportal
 

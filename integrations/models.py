@@ -37,7 +37,9 @@ class Outbox(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     # One destination: "email", or "webhook:<subscription id>". Each lane is delivered on its own, so a slow
     # receiver holds up its own messages only (integrations.outbox).
-    lane = models.CharField(max_length=40, default="email")
+    # db_default too: processes of the version before, still running while this one migrates, insert
+    # rows without it.
+    lane = models.CharField(max_length=40, default="email", db_default="email")
     payload = models.JSONField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -160,7 +162,7 @@ class WebhookSubscription(models.Model):
     )
     # The receiver's health: failed deliveries since the last success, and when that run began. A receiver
     # that keeps failing is turned off (integrations.webhooks.WEBHOOK_DISABLE_AFTER_*).
-    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    consecutive_failures = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_reason = models.CharField(max_length=300, blank=True, editable=False)

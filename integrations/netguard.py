@@ -138,12 +138,34 @@ class _Deadline:
             timer.cancel()
 
 
+def _connect_within(host: str, port: int, deadline: _Deadline) -> socket.socket:
+    """socket.create_connection, but every address tried shares the one deadline (create_connection gives
+    each the whole timeout, so a host with many unreachable addresses took that many times as long).
+    The name's lookup itself is not bounded: the resolver's own timeouts apply."""
+    error: OSError = DeadlineExceeded(f"No answer within {deadline.seconds:g} seconds.")
+    for *_, address in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        if deadline.remaining() <= 0:
+            break
+        try:
+            sock = socket.create_connection(address[:2], timeout=deadline.remaining())
+        except OSError as exc:
+            error = exc
+            continue
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    if deadline.remaining() <= 0:
+        deadline.expired = True
+    raise error
+
+
 class _GuardedHTTPConnection(http.client.HTTPConnection):
     deadline: _Deadline | None = None
 
     def connect(self) -> None:
-        super().connect()
-        if self.deadline is not None:
+        if self.deadline is None:
+            super().connect()
+        else:
+            self.sock = _connect_within(self.host, self.port, self.deadline)
             self.deadline.watch(self)
         if not _allowed(self.host):
             try:

@@ -76,9 +76,14 @@ def _nudge_after_commit() -> None:
 
 
 EMAIL_LANE = "email"
-# A claim outlives the longest send (a webhook's deadline, an SMTP conversation); one left by a worker
-# that died lapses then, and the message is sent by the next sweep.
-LEASE = timedelta(seconds=120)
+
+
+def lease() -> timedelta:
+    """How long a claim holds: well past the longest send (a webhook's whole deadline; an SMTP
+    conversation, a few steps of EMAIL_TIMEOUT each). One left by a worker that died lapses then, and
+    the message goes with a later sweep."""
+    longest = max(settings.WEBHOOK_DEADLINE_SECONDS, settings.EMAIL_TIMEOUT or 60)
+    return timedelta(seconds=4 * longest + 60)
 
 
 def lane_of(channel: str, payload: dict[str, Any]) -> str:
@@ -141,8 +146,13 @@ def outbox_forget_lead(*, lead_id: int, lead_url: str) -> int:
 def outbox_resend(*, message_ids: list[int], now: datetime | None = None) -> int:
     """Send these messages again now, from a fresh count of attempts (admins, after fixing the cause)."""
     with transaction.atomic():
-        count = Outbox.objects.filter(pk__in=message_ids).update(
-            status=Outbox.Status.PENDING, next_attempt_at=now or timezone.now(), attempts=0, locked_until=None
+        now = now or timezone.now()
+        # Not one a worker is sending right now: it would go twice.
+        sending = Q(status=Outbox.Status.PENDING, locked_until__gt=now)
+        count = (
+            Outbox.objects.filter(pk__in=message_ids)
+            .exclude(sending)
+            .update(status=Outbox.Status.PENDING, next_attempt_at=now, attempts=0, locked_until=None)
         )
         _nudge_after_commit()
     return count
@@ -164,27 +174,56 @@ def due_lanes(now: datetime) -> list[str]:
     return sorted(lanes, key=lambda lane: (lane != EMAIL_LANE, lane))
 
 
-def _claim(pk: int, now: datetime) -> bool:
+def _claim(pk: int, now: datetime, until: datetime) -> bool:
     # One UPDATE that only one worker wins, on any database; the claim counts as the attempt, so a send
     # that kills its worker is counted too.
-    return bool(_due(now).filter(pk=pk).update(locked_until=now + LEASE, attempts=F("attempts") + 1))
+    return bool(_due(now).filter(pk=pk).update(locked_until=until, attempts=F("attempts") + 1))
+
+
+def _busy(lane: str, now: datetime) -> bool:
+    """Whether another worker is sending in this lane: one at a time per destination, so a slow receiver
+    takes one worker slot, not all of them."""
+    return Outbox.objects.filter(lane=lane, status=Outbox.Status.PENDING, locked_until__gt=now).exists()
 
 
 def deliver_lane(lane: str, *, now: datetime | None = None, batch: int = 100) -> int:
-    """Send what is due in one lane, oldest first. The lane's first failure ends the run: the rest waits
-    for the next sweep rather than for the same slow or broken destination. Returns how many were sent."""
+    """Send what is due in one lane, oldest first, unless another worker is at it. The lane's first
+    failure ends the run: the rest waits for the next sweep rather than for the same slow or broken
+    destination. Returns how many were sent."""
     now = now or timezone.now()
+    started = time.monotonic()
+
+    def clock() -> datetime:
+        # `now` is the run's clock for what it records (a test's, or the sweep's); leases also count the
+        # time the run has taken, so a claim made late in a long run is not already lapsed.
+        return now + timedelta(seconds=time.monotonic() - started)
+
     due = _due(now).filter(lane=lane).order_by("next_attempt_at", "pk").values_list("pk", flat=True)
     sent = 0
     for pk in list(due[:batch]):
-        if not _claim(pk, now):
+        at = clock()
+        if _busy(lane, at):
+            break
+        until = at + lease()
+        if not _claim(pk, at, until):
             continue  # another worker has it
         message = Outbox.objects.get(pk=pk)
+        # The result is recorded only while the claim is ours and the message still pending: not over
+        # another worker's claim, nor over an erasure that failed the message meanwhile.
+        ours = Outbox.objects.filter(pk=pk, locked_until=until, status=Outbox.Status.PENDING)
+        if message.attempts > settings.OUTBOX_MAX_ATTEMPTS:
+            # Its sends never finished (a worker died each time): give up rather than try for ever.
+            ours.update(
+                status=Outbox.Status.FAILED,
+                last_error="Gave up: no attempt to send it ever finished.",
+                locked_until=None,
+            )
+            continue
         try:
             SENDERS[message.channel](message.payload, message.pk)
         except Exception as exc:
             gave_up = isinstance(exc, Undeliverable) or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
-            Outbox.objects.filter(pk=pk).update(
+            ours.update(
                 status=Outbox.Status.FAILED if gave_up else Outbox.Status.PENDING,
                 last_error=f"{type(exc).__name__}: {exc}"[:2000],
                 next_attempt_at=now + backoff(message.attempts),
@@ -193,9 +232,7 @@ def deliver_lane(lane: str, *, now: datetime | None = None, batch: int = 100) ->
             if not isinstance(exc, Undeliverable):
                 break
         else:
-            Outbox.objects.filter(pk=pk).update(
-                status=Outbox.Status.SENT, sent_at=now, last_error="", locked_until=None
-            )
+            ours.update(status=Outbox.Status.SENT, sent_at=now, last_error="", locked_until=None)
             sent += 1
     return sent
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -18,4 +20,9 @@ def client_ip(request: HttpRequest) -> str | None:
     forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
     # Our nearest proxy is REMOTE_ADDR; each proxy appends the address it saw, so the client is the entry
     # the outermost of ours appended.
-    return forwarded[-proxies] if len(forwarded) >= proxies else remote
+    if len(forwarded) < proxies:
+        return remote
+    try:
+        return str(ipaddress.ip_address(forwarded[-proxies]))
+    except ValueError:  # not an address: what our proxy wrote is garbled, so count by the proxy
+        return remote

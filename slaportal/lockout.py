@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from slaportal.clientip import client_ip
 
 
 def locked_out(
@@ -20,3 +25,13 @@ def locked_out(
     )
     response["Retry-After"] = str(seconds)
     return response
+
+
+@receiver(user_logged_in, dispatch_uid="slaportal.lockout.forget_own_typos")
+def forget_own_typos(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """A person who signs in after a typo or two starts again from nothing: the failures of this account
+    from this address go. Failures against other accounts from here, and against this one from elsewhere,
+    stay counted."""
+    if request is None:
+        return
+    AccessAttempt.objects.filter(username=user.get_username(), ip_address=client_ip(request)).delete()

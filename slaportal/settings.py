@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "reporting",
     "integrations",
     "demo",
+    "slaportal.apps.SlaPortalConfig",
 ]
 
 MIDDLEWARE = [
@@ -146,8 +147,12 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURES", 10)
 AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_LOCKOUT_SECONDS", 900))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
-# More wrong passwords during a lockout do not lengthen it, so nobody can keep a person locked out for good.
+# Not axes's reset on success, which clears an address's failures for every account (so guessing one
+# account's password between sign-ins to one's own would never pause): slaportal.lockout clears only the
+# failures of the account that signed in, from where it signed in.
+AXES_RESET_ON_SUCCESS = False
+# More wrong passwords during a pause do not lengthen it. (Anyone may still pause an account by guessing
+# wrong every LOGIN_LOCKOUT_SECONDS: the price of counting per account; an admin can lift it.)
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "slaportal.lockout.locked_out"
 AXES_CLIENT_IP_CALLABLE = "slaportal.clientip.client_ip"
@@ -188,6 +193,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# Seconds an SMTP server may take at each step, so a stalled one cannot hold a delivery for ever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SLA Portal <sla-portal@localhost>")
 
 REST_FRAMEWORK = {

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='outbox',
             name='lane',
-            field=models.CharField(default='email', max_length=40),
+            field=models.CharField(db_default='email', default='email', max_length=40),
         ),
         migrations.AddField(
             model_name='outbox',
@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='webhooksubscription',
             name='consecutive_failures',
-            field=models.PositiveIntegerField(default=0, editable=False),
+            field=models.PositiveIntegerField(db_default=0, default=0, editable=False),
         ),
         migrations.AddField(
             model_name='webhooksubscription',
@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
             name='failing_since',
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
-        migrations.RunPython(webhook_lanes, migrations.RunPython.noop, elidable=True),
+        migrations.RunPython(webhook_lanes, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='outbox',
             index=models.Index(condition=models.Q(('status', 'pending')), fields=['lane', 'next_attempt_at'], name='outbox_due_lane_idx'),

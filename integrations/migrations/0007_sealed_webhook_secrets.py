@@ -13,6 +13,21 @@ def seal_existing(apps, schema_editor):
         )
 
 
+def unseal_all(apps, schema_editor):
+    """Back to the clear, as the fields were before (written with SQL, past the sealing field)."""
+    from integrations.crypto import unseal
+
+    Subscription = apps.get_model("integrations", "WebhookSubscription")
+    table = Subscription._meta.db_table
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, secret, previous_secret FROM {table}")
+        for pk, secret, previous in cursor.fetchall():
+            cursor.execute(
+                f"UPDATE {table} SET secret = %s, previous_secret = %s WHERE id = %s",
+                [unseal(secret or ""), unseal(previous or ""), pk],
+            )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -30,5 +45,5 @@ class Migration(migrations.Migration):
             name='secret',
             field=integrations.crypto.SealedTextField(editable=False),
         ),
-        migrations.RunPython(seal_existing, migrations.RunPython.noop, elidable=True),
+        migrations.RunPython(seal_existing, unseal_all),
     ]

@@ -89,3 +89,26 @@ def test_the_admin_never_shows_a_secret(admin_user, settings):
         page = client.get(path).content.decode()
         assert secret not in page
         assert "fernet:" not in page
+
+
+def test_secrets_sealed_with_the_derived_key_open_after_moving_to_configured_keys(settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["hooks.example.com"]
+    settings.SECRETS_KEYS = []
+    _, secret = subscription_create(url="https://hooks.example.com/in", events=["lead.closed"])
+    settings.SECRETS_KEYS = [Fernet.generate_key().decode()]
+    assert WebhookSubscription.objects.get().secret == secret
+    # And across a SECRET_KEY rotation, through Django's own fallbacks.
+    settings.SECRETS_KEYS = []
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    assert WebhookSubscription.objects.get().secret == secret
+
+
+def test_the_sealing_migration_goes_back_to_the_clear():
+    subscription = WebhookSubscription.objects.create(
+        url="https://hooks.example.com/in", secret="whsec_abc", events=["lead.closed"]
+    )
+    assert stored(subscription)[0].startswith("fernet:")
+    migration = import_module("integrations.migrations.0007_sealed_webhook_secrets")
+    migration.unseal_all(apps, connection.schema_editor())
+    assert stored(subscription)[0] == "whsec_abc"

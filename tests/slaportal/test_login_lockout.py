@@ -12,6 +12,8 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.test import Client
 
+from slaportal.clientip import client_ip
+
 pytestmark = pytest.mark.django_db
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -91,3 +93,36 @@ def test_a_forwarded_for_header_counts_only_behind_a_trusted_proxy(client, rep, 
     # With no proxy of ours the header is the client's own words: the lockout is on its real address.
     assert AccessAttempt.objects.filter(ip_address="198.51.100.7").exists()
     assert not AccessAttempt.objects.filter(ip_address="10.9.9.9").exists()
+
+
+@time_machine.travel(START, tick=False)
+def test_signing_in_to_ones_own_account_does_not_reset_the_count_against_another(client, rep, manager):
+    # Guesses at the manager's password, a sign-in to one's own account, more guesses: the sign-in does
+    # not wipe the guesses made from here, so they add up and the manager's account pauses.
+    for _ in range(LIMIT // 2):
+        sign_in(client, manager.username, "guess")
+    assert sign_in(client, rep.username, "pw")["Location"] == "/"
+    client.logout()
+    for _ in range(LIMIT - LIMIT // 2):
+        sign_in(client, manager.username, "guess")
+    assert sign_in(client, manager.username, "pw", address="203.0.113.20").status_code == 429
+
+
+@time_machine.travel(START, tick=False)
+def test_a_person_who_signs_in_after_a_typo_starts_again_from_nothing(client, rep):
+    for _ in range(LIMIT - 1):
+        sign_in(client, rep.username, "typo")
+    assert sign_in(client, rep.username, "pw")["Location"] == "/"
+    client.logout()
+    for _ in range(LIMIT - 1):
+        assert sign_in(client, rep.username, "typo").status_code == 200
+
+
+def test_a_garbled_forwarded_for_from_our_proxy_counts_as_the_proxy(rf, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    assert client_ip(request) == "203.0.113.5"
+    garbled = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-address")
+    assert client_ip(garbled) == "10.0.0.2"
+    spoofed = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.5")
+    assert client_ip(spoofed) == "203.0.113.5"  # what the client wrote before our proxy is not trusted

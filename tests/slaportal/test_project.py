@@ -197,3 +197,19 @@ def test_the_compose_environment_passes_the_deploy_check_without_warnings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_image_build_step_loads_the_production_settings():
+    # The Dockerfile runs collectstatic in production mode with throwaway values: they must be enough.
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    line = next(line for line in dockerfile.splitlines() if "collectstatic" in line and "RUN" in line)
+    env = dict(re.findall(r"(\w+)=(\S+)", line.split("python manage.py")[0]))
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "slaportal.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr

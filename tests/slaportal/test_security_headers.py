@@ -51,7 +51,10 @@ def test_signed_in_pages_and_api_answers_are_not_stored_by_caches(client, rep):
     assert ping.status_code == 200
     assert ping.headers["Cache-Control"] == "no-store"
     client.force_login(rep)
-    assert client.get("/leads/inbox/").headers["Cache-Control"] == "no-store"
+    page = client.get("/leads/inbox/")
+    assert page.headers["Cache-Control"] == "no-store"
+    # htmx keeps no copies of pages in localStorage, where they would outlive the session.
+    assert '"historyCacheSize":0' in page.content.decode()
 
 
 def test_a_session_ends_after_a_working_day_idle_and_with_the_browser(client, rep):
