@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from agreements.models import Agreement, Team
 from leads import permissions
@@ -135,3 +136,23 @@ def available_reps(agreement: Agreement) -> QuerySet[Any]:
 def available_reps_all() -> QuerySet[Any]:
     """Available reps of every sales team: the choices a manager sees on the lead list."""
     return _reps(team__department=Team.Department.SALES)
+
+
+def why_not_yours(lead: Lead, user: Any) -> str:
+    """Why `user` may no longer act on `lead` as its owner, naming who changed it and when: for a page
+    that was stale when they clicked. Empty when it was never theirs to act on."""
+    if lead.owner_id == getattr(user, "pk", None):
+        return ""
+    last = (
+        LeadEvent.objects.filter(lead=lead, kind__in=[LeadEvent.Kind.REASSIGNED, LeadEvent.Kind.BREACHED])
+        .select_related("actor")
+        .order_by("-at", "-pk")
+        .first()
+    )
+    if last is None:
+        return ""
+    who = last.actor.get_username() if last.actor else "SLA Portal"
+    to = lead.owner.get_username() if lead.owner else "nobody yet"
+    name = lead.full_name or lead.email or lead.external_id
+    when = f"{timezone.localtime(last.at):%H:%M %Z}"
+    return f"{name} is no longer yours: {who} gave it to {to} at {when} ({last.get_kind_display().lower()})."

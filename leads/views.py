@@ -50,9 +50,16 @@ def _lead_or_404(request: HttpRequest, lead_id: int) -> Lead:
 # Inbox
 
 
-def _render_inbox(request: HttpRequest, *, status: int = 200, error: str = "") -> HttpResponse:
+def _render_inbox(
+    request: HttpRequest, *, status: int = 200, error: str = "", done: str = ""
+) -> HttpResponse:
     template = "leads/inbox.html#inbox" if request.htmx else "leads/inbox.html"
-    context = {"inbox": selectors.inbox(user=request.user), "error": error, "now": timezone.now()}
+    context = {
+        "inbox": selectors.inbox(user=request.user),
+        "error": error,
+        "done": done,
+        "now": timezone.now(),
+    }
     return render(request, template, context, status=status)
 
 
@@ -128,11 +135,12 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _render_lead(request, lead_id)
 
 
-def _after(request: HttpRequest, lead_id: int) -> HttpResponse:
-    """Where a successful transition lands: the fragment the request came from, or the page."""
+def _after(request: HttpRequest, lead_id: int, done: str = "") -> HttpResponse:
+    """Where a successful transition lands: the fragment the request came from (saying what was done),
+    or the page."""
     target = request.htmx.target if request.htmx else None
     if target == "inbox":
-        return _render_inbox(request)
+        return _render_inbox(request, done=done)
     if target and target.startswith("lead-row-"):
         return _render_row(request, lead_id)
     if request.htmx:
@@ -155,16 +163,32 @@ def _act(
     call: Callable[[Lead], Any],
     on_invalid: Callable[[Lead, Any], HttpResponse],
 ) -> HttpResponse:
+    if request.htmx:
+        # In place, the page may be stale: the lead was given to someone else since it was drawn.
+        try:
+            lead = selectors.lead_detail(lead_id=lead_id)
+        except Lead.DoesNotExist:
+            raise Http404("No such lead.") from None
+        reason = selectors.why_not_yours(lead, request.user)
+        if reason and not permissions.can_view_lead(request.user, lead):
+            return _refused(request, lead_id, reason)
     lead = _lead_or_404(request, lead_id)
     try:
-        call(lead)
+        result = call(lead)
     except services.NotAllowed as exc:
+        # In place, the page is stale (the lead was given to someone else meanwhile): say who changed it,
+        # and show the page as it is now. A plain request gets the 403 page.
+        if request.htmx:
+            return _refused(request, lead_id, selectors.why_not_yours(lead, request.user) or str(exc))
         raise PermissionDenied(str(exc)) from None
     except (services.TransitionRefused, services.TransitionConflict) as exc:
         return _refused(request, lead_id, str(exc))
     except services.LeadValidationError as exc:
         return on_invalid(lead, exc.errors)
-    return _after(request, lead_id)
+    done = ""
+    if isinstance(result, Lead):
+        done = f"{result.full_name or result.email or result.external_id}: now {result.get_status_display()}."
+    return _after(request, lead_id, done=done)
 
 
 def _with_errors(form: Any, errors: dict[str, Any]) -> Any:
@@ -193,7 +217,9 @@ def lead_reject(request: HttpRequest, lead_id: int) -> HttpResponse:
         # The reject form opens in place of the inbox row.
         if not permissions.is_owner(request.user, lead):
             raise PermissionDenied("Only the lead's owner can reject it.")
-        return render(request, "leads/_reject_row.html", {"lead": lead, "form": RejectForm(lead=lead)})
+        form = RejectForm(lead=lead)
+        form.fields["reason"].widget.attrs["autofocus"] = True  # htmx focuses it once swapped in
+        return render(request, "leads/_reject_row.html", {"lead": lead, "form": form})
     form = RejectForm(request.POST, lead=lead)
 
     def invalid(lead: Lead, errors: Any) -> HttpResponse:

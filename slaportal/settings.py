@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "slaportal.middleware.SecurityHeaders",
+    "slaportal.middleware.HtmxSignInRedirect",
     "axes.middleware.AxesMiddleware",  # last: it turns a sign-in refused by a lockout into the lockout page
 ]
 

@@ -407,6 +407,13 @@ def test_who_may_do_what(name, persona, world, request):
     else:
         response = getattr(client, row.method)(path, body or {}, **headers)
     expected = row.expected[persona]
+    in_place = row.headers.get("HX-Request") == "true"
+    if in_place and persona == "anonymous" and expected == 302:
+        # htmx would follow a redirect and swap the sign-in form into the page: it is told to load the
+        # sign-in page as a whole instead.
+        assert response.status_code == 200, (name, response.status_code)
+        assert response["HX-Redirect"].startswith("/login/?next=")
+        return
     assert response.status_code == expected, (name, persona, response.status_code, response.content[:300])
     if is_api and expected in (401, 403):
         assert response["Content-Type"] == "application/problem+json"
