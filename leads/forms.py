@@ -53,7 +53,12 @@ class QualifyForm(forms.Form):
 
 
 class CloseForm(forms.Form):
-    outcome = forms.ChoiceField(choices=[("won", "Won"), ("lost", "Lost")])
+    # No outcome is picked for the rep, and closing is confirmed: it takes the lead out of the pipeline.
+    outcome = forms.ChoiceField(choices=[("won", "Won"), ("lost", "Lost")], widget=forms.RadioSelect)
+    confirm = forms.BooleanField(
+        label="I am sure: a closed lead leaves the pipeline.",
+        error_messages={"required": "Tick the box to confirm."},
+    )
 
 
 class ReassignForm(forms.Form):

@@ -28,7 +28,7 @@ from leads.forms import (
     ReassignForm,
     RejectForm,
 )
-from leads.models import Lead
+from leads.models import Feedback, Lead
 from leads.services import Actor
 from slaportal.roles import Role, role_required
 
@@ -117,6 +117,7 @@ def _lead_context(request: HttpRequest, lead: Lead, **forms: Any) -> dict[str, A
         "feedback_form": forms.get("feedback_form")
         or (FeedbackForm(lead=lead) if actions["feedback"] else None),
         "error": forms.get("error", ""),
+        "done": forms.get("done", ""),
         "checks": (lead.explanation or {}).get("checks", []),
         "can_erase": can_erase,
         "now": timezone.now(),
@@ -144,7 +145,7 @@ def _after(request: HttpRequest, lead_id: int, done: str = "") -> HttpResponse:
     if target and target.startswith("lead-row-"):
         return _render_row(request, lead_id)
     if request.htmx:
-        return _render_lead(request, lead_id)
+        return _render_lead(request, lead_id, done=done)
     return redirect(reverse("leads:detail", args=[lead_id]))
 
 
@@ -185,10 +186,15 @@ def _act(
         return _refused(request, lead_id, str(exc))
     except services.LeadValidationError as exc:
         return on_invalid(lead, exc.errors)
-    done = ""
+    return _after(request, lead_id, done=_what_was_done(result))
+
+
+def _what_was_done(result: Any) -> str:
     if isinstance(result, Lead):
-        done = f"{result.full_name or result.email or result.external_id}: now {result.get_status_display()}."
-    return _after(request, lead_id, done=done)
+        return f"{result.full_name or result.email or result.external_id}: now {result.get_status_display()}."
+    if isinstance(result, Feedback):
+        return "Your feedback was sent to marketing."
+    return ""
 
 
 def _with_errors(form: Any, errors: dict[str, Any]) -> Any:

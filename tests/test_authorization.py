@@ -179,7 +179,7 @@ TABLE: dict[str, Row] = {
         L + "/close/",
         browser(302, {"rep"} | MANAGERS),
         lead="accepted",
-        body={"outcome": "won"},
+        body={"outcome": "won", "confirm": "on"},
     ),
     # Erasure is for admins; other roles may not erase even the leads they see.
     "erase": Row("leads:erase", "post", L + "/erase/", browser(302, {"admin_user"}), body={"confirm": "on"}),

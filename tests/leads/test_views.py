@@ -186,3 +186,35 @@ def test_pages_run_a_constant_number_of_queries(client, pipeline, rep, manager):
     many["list"] = queries(client, reverse("leads:list"))
     many["detail"] = queries(client, reverse("leads:detail", args=[first.pk]))
     assert many == one, f"queries per page changed with more rows: {one} -> {many}"
+
+
+def test_closing_asks_for_an_outcome_and_a_confirmation(client, pipeline, rep):
+    lead = make_lead(external_id="C1", now=timezone.now(), activities=WARM)
+    lead = services.lead_accept(lead=lead, actor=services.Actor.of(rep))
+    client.force_login(rep)
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+    assert 'value="won" checked' not in page  # nothing chosen for the rep
+    refused = client.post(f"/leads/{lead.pk}/close/", {"outcome": "won"})
+    assert refused.status_code == 422
+    assert "Tick the box to confirm." in refused.content.decode()
+    lead.refresh_from_db()
+    assert lead.status == "accepted"
+    client.post(f"/leads/{lead.pk}/close/", {"outcome": "lost", "confirm": "on"})
+    lead.refresh_from_db()
+    assert lead.status == "lost"
+
+
+def test_an_action_on_the_lead_page_says_what_it_did(client, pipeline, rep):
+    lead = make_lead(external_id="C2", now=timezone.now(), activities=WARM)
+    lead = services.lead_accept(lead=lead, actor=services.Actor.of(rep))
+    client.force_login(rep)
+    answered = client.post(
+        f"/leads/{lead.pk}/feedback/",
+        {"talk": "Went well."},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="lead-page",
+    )
+    page = answered.content.decode()
+    assert "Your feedback was sent to marketing." in page
+    assert "Add more feedback for marketing" in page
+    assert '<details class="feedback-form">' in page  # folded away, not an empty form open again
