@@ -15,11 +15,12 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.forms import BaseFormSet, formset_factory
+from django.forms import BaseFormSet
 
 from agreements.clauses import feedback, goals, handoff, icp, reporting, temperature, terms
-from agreements.clauses.kit import CODE_MAX, MAX_LIST, MAX_TEXT, TEMPERATURES
+from agreements.clauses.kit import CODE_MAX, MAX_TEXT, TEMPERATURES
 from agreements.models import AgreementSection
+from agreements.rows import rows_of
 
 PROSE_FIELD = {
     "prose": forms.CharField(
@@ -113,10 +114,6 @@ class RejectionRow(forms.Form):
 class QuestionRow(forms.Form):
     code = forms.CharField(max_length=CODE_MAX)
     text = forms.CharField(max_length=feedback.QUESTION_TEXT_MAX)
-
-
-def _formset(form: type[forms.Form]) -> type[BaseFormSet]:
-    return formset_factory(form, extra=1, can_delete=True, max_num=MAX_LIST, absolute_max=MAX_LIST)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -214,7 +211,7 @@ class TermsEditor(SectionEditor):
             ),
         },
     )
-    formset_classes = {"glossary": _formset(GlossaryRow)}
+    formset_classes = {"glossary": rows_of(GlossaryRow)}
 
     def initial(self, data):
         fields = {k: data.get(k, "") for k in ("marketing_lead_definition", "sales_lead_definition")}
@@ -231,7 +228,7 @@ class TermsEditor(SectionEditor):
 class IcpEditor(SectionEditor):
     key = "icp"
     form_class = _prose_form("IcpForm", {})
-    formset_classes = {"criteria": _formset(CriterionRow)}
+    formset_classes = {"criteria": rows_of(CriterionRow)}
 
     def initial(self, data):
         criteria = [
@@ -380,7 +377,7 @@ class HandoffForm(forms.Form):
 class HandoffEditor(SectionEditor):
     key = "handoff"
     form_class = HandoffForm
-    formset_classes = {"rejection_reasons": _formset(RejectionRow)}
+    formset_classes = {"rejection_reasons": rows_of(RejectionRow)}
     _PLAIN = (
         "mql_threshold",
         "icp_fit_required",
@@ -443,7 +440,7 @@ class ReportingEditor(SectionEditor):
 class FeedbackEditor(SectionEditor):
     key = "feedback"
     form_class = _prose_form("FeedbackForm", {})
-    formset_classes = {"questions": _formset(QuestionRow)}
+    formset_classes = {"questions": rows_of(QuestionRow)}
 
     def initial(self, data):
         return {}, {"questions": data.get("questions", [])}

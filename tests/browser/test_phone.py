@@ -1,9 +1,11 @@
-"""Every role's main pages on a phone (390 px wide): nothing scrolls the page sideways, and what a person
-acts on is on screen. Each page leaves a screenshot at phone and desktop width in var/screenshots/."""
+"""Every role's main pages on a phone (390 px wide): nothing scrolls the page sideways, what a person acts
+on is on screen, and axe-core finds no critical or serious barrier. Each page leaves a screenshot at phone
+and desktop width in var/screenshots/."""
 
 from __future__ import annotations
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
 from tests import factories
@@ -37,10 +39,17 @@ def pages(pipeline, rep, manager, marketer):
 
 
 def test_main_pages_fit_a_phone_without_sideways_scrolling(login, screenshot, pages):
-    wide = []
+    wide, barriers = [], []
+    axe = Axe()
     for user, paths in pages.items():
         for path in paths:
             page = login(user, path)
+            # axe-core's critical and serious findings: what keeps a person using a screen reader or with
+            # low vision from the page.
+            for violation in axe.run(page).response["violations"]:
+                if violation["impact"] in ("critical", "serious"):
+                    where = [node["target"] for node in violation["nodes"]][:3]
+                    barriers.append(f"{path}: {violation['id']} ({violation['impact']}) at {where}")
             page.set_viewport_size(DESKTOP)
             screenshot(page, f"{user.username}-{path.strip('/').replace('/', '-')}-desktop")
             page.set_viewport_size(PHONE)
@@ -51,3 +60,4 @@ def test_main_pages_fit_a_phone_without_sideways_scrolling(login, screenshot, pa
             logout = page.get_by_role("button", name="Log out").bounding_box()
             assert logout["x"] + logout["width"] <= PHONE["width"], path
     assert wide == [], "\n".join(wide)
+    assert barriers == [], "\n".join(barriers)
