@@ -56,7 +56,11 @@ def role_required(*roles: Role) -> Callable:
 
 def roles_context(request: HttpRequest) -> dict[str, Any]:
     roles = user_roles(getattr(request, "user", None))
-    return {"user_roles": {role.name.lower() for role in roles}}
+    # Names for checks in templates ('sales_rep' in user_roles), and words for people to read.
+    return {
+        "user_roles": {role.name.lower() for role in roles},
+        "user_role_labels": sorted(role.value for role in roles),
+    }
 
 
 def users_with(role: Role) -> Any:

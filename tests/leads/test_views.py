@@ -218,3 +218,40 @@ def test_an_action_on_the_lead_page_says_what_it_did(client, pipeline, rep):
     assert "Your feedback was sent to marketing." in page
     assert "Add more feedback for marketing" in page
     assert '<details class="feedback-form">' in page  # folded away, not an empty form open again
+
+
+def test_the_lead_page_speaks_in_words_not_codes(client, pipeline, rep, manager):
+    lead = make_lead(external_id="W1", now=timezone.now() - timedelta(hours=6), activities=WARM)
+    assert lead.owner == rep
+    lead = services.lead_accept(lead=lead, actor=services.Actor.of(rep))
+    services.lead_feedback(lead=lead, actor=services.Actor.of(rep), answers={"talk": "Went well."})
+    make_lead(external_id="W2", now=timezone.now(), activities=WARM)  # round robin: the other rep's
+    other = make_lead(external_id="W3", now=timezone.now(), activities=WARM)
+    assert other.owner == rep
+    services.lead_reject(lead=other, actor=Actor.of(rep), reason="no_budget", note="Next year.")
+    client.force_login(rep)
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+    question = lead.sla_version.clauses.feedback.questions[0]
+    assert f"<strong>{question.text}</strong> Went well." in page  # not "talk:"
+    assert "Awaiting pickup by sales → Accepted (in progress with sales)" in page  # not handed_off → accepted
+    assert "of business time" in page
+    assert "business minutes" not in page
+    assert "sales rep" in page  # the role in the header, not sales_rep
+    assert "sales_rep" not in page
+    client.force_login(manager)
+    rejected = client.get(f"/leads/{other.pk}/").content.decode()
+    label = next(
+        r.label for r in other.sla_version.clauses.handoff.rejection_reasons if r.code == "no_budget"
+    )
+    assert f"reason: {label}" in rejected
+    assert "reason: no_budget" not in rejected
+
+
+def test_business_time_reads_as_hours_and_minutes():
+    from agreements.templatetags.sla_labels import business_time, code_label
+
+    assert business_time(322.4) == "5 h 22 min"
+    assert business_time(45) == "45 min"
+    assert business_time(120) == "2 h"
+    assert business_time(None) == "—"
+    assert code_label("rejection_reasons") == "Rejection reasons"
