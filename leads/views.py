@@ -36,11 +36,15 @@ Status = Lead.Status
 ANY_ROLE = tuple(Role)
 
 
-def _lead_or_404(request: HttpRequest, lead_id: int) -> Lead:
+def _find(lead_id: int) -> Lead:
     try:
-        lead = selectors.lead_detail(lead_id=lead_id)
+        return selectors.lead_detail(lead_id=lead_id)
     except Lead.DoesNotExist:
         raise Http404("No such lead.") from None
+
+
+def _lead_or_404(request: HttpRequest, lead_id: int) -> Lead:
+    lead = _find(lead_id)
     if not permissions.can_view_lead(request.user, lead):
         raise PermissionDenied("This lead belongs to another rep.")
     return lead
@@ -164,21 +168,18 @@ def _act(
     call: Callable[[Lead], Any],
     on_invalid: Callable[[Lead, Any], HttpResponse],
 ) -> HttpResponse:
-    if request.htmx:
-        # In place, the page may be stale: the lead was given to someone else since it was drawn.
-        try:
-            lead = selectors.lead_detail(lead_id=lead_id)
-        except Lead.DoesNotExist:
-            raise Http404("No such lead.") from None
-        reason = selectors.why_not_yours(lead, request.user)
-        if reason and not permissions.can_view_lead(request.user, lead):
+    lead = _find(lead_id)
+    if not permissions.can_view_lead(request.user, lead):
+        # In place, the page may be stale: the lead was given to someone else since it was drawn. Say who,
+        # and show the page as it is now. A plain request gets the 403 page.
+        reason = selectors.why_not_yours(lead, request.user) if request.htmx else ""
+        if reason:
             return _refused(request, lead_id, reason)
-    lead = _lead_or_404(request, lead_id)
+        raise PermissionDenied("This lead belongs to another rep.")
     try:
         result = call(lead)
     except services.NotAllowed as exc:
-        # In place, the page is stale (the lead was given to someone else meanwhile): say who changed it,
-        # and show the page as it is now. A plain request gets the 403 page.
+        # Still visible but no longer theirs to act on (a manager's view of it, say): the same answer.
         if request.htmx:
             return _refused(request, lead_id, selectors.why_not_yours(lead, request.user) or str(exc))
         raise PermissionDenied(str(exc)) from None

@@ -13,11 +13,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         count = 0
         with transaction.atomic():
-            for pk in WebhookSubscription.objects.values_list("pk", flat=True):
-                raw = WebhookSubscription.objects.filter(pk=pk).values("secret", "previous_secret").get()
-                # values() reads through the field too, so these are plain; saving seals with the first key.
-                WebhookSubscription.objects.filter(pk=pk).update(
-                    secret=raw["secret"], previous_secret=raw["previous_secret"]
+            # The field reads through every key, and seals what it writes with the first.
+            subscriptions = WebhookSubscription.objects.select_for_update().only("secret", "previous_secret")
+            for sub in subscriptions:
+                WebhookSubscription.objects.filter(pk=sub.pk).update(
+                    secret=sub.secret, previous_secret=sub.previous_secret
                 )
                 count += 1
         self.stdout.write(f"{count} subscription(s) sealed with the first key.")
