@@ -8,7 +8,7 @@ from django import forms
 
 from leads import limits
 from leads.models import Lead, Temperature
-from leads.selectors import available_reps
+from leads.selectors import SORTS, available_reps
 
 
 class LeadFilterForm(forms.Form):
@@ -26,11 +26,61 @@ class LeadFilterForm(forms.Form):
     )
     owner = forms.ChoiceField(required=False)
     source = forms.ChoiceField(required=False)
+    # The column headers' links set it too (a phone shows no headers: there it is this field alone).
+    sort = forms.ChoiceField(label="Sort by", required=False)
 
-    def __init__(self, *args: Any, owners: list[str], sources: list[str], **kwargs: Any):
+    def __init__(self, *args: Any, owners: list[str] | None, sources: list[str], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].choices = [("", "Any owner"), ("none", "Unassigned"), *[(u, u) for u in owners]]
+        if owners is None:  # a rep's own history: one owner, or nobody since they handed it back
+            del self.fields["owner"]
+        else:
+            self.fields["owner"].choices = [
+                ("", "Any owner"),
+                ("none", "Unassigned"),
+                *[(u, u) for u in owners],
+            ]
         self.fields["source"].choices = [("", "Any source"), *[(s, s) for s in sources]]
+        self.fields["sort"].choices = [("", "Last update, newest first")] + [
+            (f"{way}{key}", words)
+            for key, pair in SORT_LABELS.items()
+            for way, words in zip(("", "-"), pair, strict=True)
+            if f"{way}{key}" != "-updated"
+        ]
+        self.fields["sort"].error_messages["invalid_choice"] = "Sort by one of the table's columns."
+
+
+# Each sort key's words, rising then falling.
+SORT_LABELS = {
+    "name": ("Lead name, A to Z", "Lead name, Z to A"),
+    "company": ("Company, A to Z", "Company, Z to A"),
+    "status": ("Status, A to Z", "Status, Z to A"),
+    "temperature": ("Temperature, cold first", "Temperature, hot first"),
+    "owner": ("Owner, A to Z", "Owner, Z to A"),
+    "deadline": ("Pickup deadline, soonest first", "Pickup deadline, latest first"),
+    "updated": ("Last update, oldest first", "Last update, newest first"),
+}
+assert set(SORT_LABELS) == set(SORTS)
+
+
+class BulkReassignForm(forms.Form):
+    leads = forms.TypedMultipleChoiceField(
+        coerce=int,
+        error_messages={"required": "Tick the leads to reassign first."},
+    )
+    owner = forms.ChoiceField(label="Give the ticked leads to")
+
+    def __init__(self, *args: Any, reps: list[Any], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [(r.username, r.username) for r in reps]
+
+    def clean_leads(self) -> list[int]:
+        return self.cleaned_data["leads"][: limits.BULK_REASSIGN_MAX]
+
+    def full_clean(self) -> None:
+        # The choices are any lead ids: the service checks each lead (and says which it could not move).
+        raw = self.data.getlist("leads") if hasattr(self.data, "getlist") else []
+        self.fields["leads"].choices = [(v, v) for v in raw if str(v).isdigit() and len(str(v)) < 12]
+        super().full_clean()
 
 
 class RejectForm(forms.Form):

@@ -23,3 +23,9 @@ ACTIVITIES_PER_REQUEST = 1000
 REJECT_NOTE_MAX = 2000
 PURCHASE_MONTHS_MAX = 240
 FEEDBACK_ANSWER_MAX = 5000
+
+# The lead list's bulk reassign works on one page of the list at most.
+BULK_REASSIGN_MAX = 100
+
+# How long after rejecting a lead its owner may take the rejection back (the Undo beside "Rejected").
+REJECT_UNDO_SECONDS = 30

@@ -150,6 +150,7 @@ class LeadEvent(models.Model):
         HANDED_OFF = "handed_off", "Handed off to sales"
         ACCEPTED = "accepted", "Accepted"
         REJECTED = "rejected", "Rejected"
+        REJECTION_UNDONE = "rejection_undone", "Rejection undone"
         QUALIFIED = "qualified", "Qualified"
         WON = "won", "Won"
         LOST = "lost", "Lost"

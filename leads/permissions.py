@@ -20,10 +20,15 @@ def can_view_all(user: Any) -> bool:
 
 
 def can_view_lead(user: Any, lead: Any) -> bool:
-    """Marketing and managers see every lead; a rep sees the leads they own."""
+    """Marketing and managers see every lead; a rep the leads they own or have acted on (their history:
+    a lead they rejected or closed stays theirs to look at)."""
     if can_view_all(user):
         return True
-    return has_role(user, Role.SALES_REP) and lead.owner_id == user.pk
+    if not has_role(user, Role.SALES_REP):
+        return False
+    from leads.models import LeadEvent  # the models import nothing of this module; this keeps it so
+
+    return lead.owner_id == user.pk or LeadEvent.objects.filter(lead_id=lead.pk, actor=user).exists()
 
 
 def is_manager(user: Any) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from agreements.models import Agreement, Team
@@ -41,19 +41,59 @@ def inbox(*, user: Any) -> Inbox:
 LIST_FILTERS = ("status", "marketing_temperature", "icp_fit", "owner", "source")
 
 
+def handled_by(user: Any) -> Q:
+    """The leads a rep owns or has acted on: their history, which a rejected or closed lead stays in."""
+    return Q(owner=user) | Q(Exists(LeadEvent.objects.filter(lead=OuterRef("pk"), actor=user)))
+
+
 def leads_visible_to(*, user: Any) -> QuerySet[Lead]:
-    """Marketing and managers see every lead; a rep sees their own; anyone else none (the API's list)."""
+    """Marketing and managers see every lead; a rep the leads they own or handled; anyone else none."""
     rows = Lead.objects.select_related("owner")
     if permissions.can_view_all(user):
         return rows
     if has_role(user, Role.SALES_REP):
-        return rows.filter(owner=user)
+        return rows.filter(handled_by(user))
     return rows.none()
 
 
-def lead_list(*, filters: dict[str, Any], search: str = "") -> QuerySet[Lead]:
-    """All leads, filtered; `filters` holds already-validated values (see leads.forms.LeadFilterForm)."""
+# The lead list's sortable columns: the `sort` parameter's values (a leading "-" reverses them).
+SORTS = {
+    "name": ("last_name", "first_name"),
+    "company": ("company_name",),
+    "status": ("status",),
+    # Cold, warm, hot: by heat, not by the words' spelling.
+    "temperature": (
+        Case(
+            When(marketing_temperature="cold", then=Value(1)),
+            When(marketing_temperature="warm", then=Value(2)),
+            When(marketing_temperature="hot", then=Value(3)),
+        ),
+    ),
+    "owner": ("owner__username",),
+    "deadline": ("pickup_deadline",),
+    "updated": ("updated_at",),
+}
+DEFAULT_SORT = "-updated"
+
+
+def _ordering(sort: str) -> list[Any]:
+    key = sort.lstrip("-")
+    fields = SORTS.get(key) or SORTS[DEFAULT_SORT.lstrip("-")]
+    descending = sort.startswith("-") if key in SORTS else True
+    # Empty values (no deadline, no owner) go last either way; the pk keeps pages stable.
+    exprs = [F(f) if isinstance(f, str) else f for f in fields]
+    order = [e.desc(nulls_last=True) if descending else e.asc(nulls_last=True) for e in exprs]
+    return [*order, "-pk" if descending else "pk"]
+
+
+def lead_list(
+    *, filters: dict[str, Any], search: str = "", sort: str = DEFAULT_SORT, user: Any = None
+) -> QuerySet[Lead]:
+    """Leads, filtered and sorted; `filters` holds already-validated values (leads.forms.LeadFilterForm).
+    Given a `user` who may not see every lead (a rep), only their history."""
     rows = _leads()
+    if user is not None and not permissions.can_view_all(user):
+        rows = rows.filter(handled_by(user)) if has_role(user, Role.SALES_REP) else rows.none()
     if filters.get("status"):
         rows = rows.filter(status=filters["status"])
     if filters.get("marketing_temperature"):
@@ -72,8 +112,9 @@ def lead_list(*, filters: dict[str, Any], search: str = "") -> QuerySet[Lead]:
             | Q(last_name__icontains=search)
             | Q(email__icontains=search)
             | Q(company_name__icontains=search)
+            | Q(external_id=search)
         )
-    return rows.order_by("-updated_at", "-pk")
+    return rows.order_by(*_ordering(sort))
 
 
 def sources() -> list[str]:

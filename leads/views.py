@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,11 +18,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import retarget
 
-from leads import permissions, selectors, services
+from leads import limits, permissions, selectors, services
 from leads.forms import (
     CloseForm,
     FeedbackForm,
-    LeadFilterForm,
     QualifyForm,
     ReassignForm,
     RejectForm,
@@ -55,13 +53,15 @@ def _lead_or_404(request: HttpRequest, lead_id: int) -> Lead:
 
 
 def _render_inbox(
-    request: HttpRequest, *, status: int = 200, error: str = "", done: str = ""
+    request: HttpRequest, *, status: int = 200, error: str = "", done: str = "", undo: Lead | None = None
 ) -> HttpResponse:
     template = "leads/inbox.html#inbox" if request.htmx else "leads/inbox.html"
     context = {
         "inbox": selectors.inbox(user=request.user),
         "error": error,
         "done": done,
+        "undo": undo,
+        "undo_seconds": limits.REJECT_UNDO_SECONDS,
         "now": timezone.now(),
     }
     return render(request, template, context, status=status)
@@ -71,36 +71,6 @@ def _render_inbox(
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     return _render_inbox(request)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# All leads
-
-
-@role_required(*permissions.ALL_LEADS_ROLES)
-@require_GET
-def lead_list(request: HttpRequest) -> HttpResponse:
-    owners = list(
-        Lead.objects.exclude(owner=None)
-        .order_by("owner__username")
-        .values_list("owner__username", flat=True)
-        .distinct()
-    )
-    form = LeadFilterForm(request.GET or None, owners=owners, sources=selectors.sources())
-    filters: dict[str, Any] = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    rows = selectors.lead_list(filters=filters, search=filters.get("q", ""))
-    page = Paginator(rows, 25).get_page(request.GET.get("page"))
-    is_manager = permissions.is_manager(request.user)
-    reps = list(selectors.available_reps_all()) if is_manager else []
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"form": form, "page": page, "is_manager": is_manager, "reps": reps, "query": query.urlencode()}
-    template = (
-        "leads/list.html#lead-table"
-        if request.htmx and request.htmx.target == "lead-table"
-        else "leads/list.html"
-    )
-    return render(request, template, context, status=200 if not form.errors else 400)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -122,6 +92,8 @@ def _lead_context(request: HttpRequest, lead: Lead, **forms: Any) -> dict[str, A
         or (FeedbackForm(lead=lead) if actions["feedback"] else None),
         "error": forms.get("error", ""),
         "done": forms.get("done", ""),
+        "undo": forms.get("undo"),
+        "undo_seconds": limits.REJECT_UNDO_SECONDS,
         "checks": (lead.explanation or {}).get("checks", []),
         "can_erase": can_erase,
         "now": timezone.now(),
@@ -140,16 +112,16 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _render_lead(request, lead_id)
 
 
-def _after(request: HttpRequest, lead_id: int, done: str = "") -> HttpResponse:
+def _after(request: HttpRequest, lead_id: int, done: str = "", undo: Lead | None = None) -> HttpResponse:
     """Where a successful transition lands: the fragment the request came from (saying what was done),
     or the page."""
     target = request.htmx.target if request.htmx else None
     if target == "inbox":
-        return _render_inbox(request, done=done)
+        return _render_inbox(request, done=done, undo=undo)
     if target and target.startswith("lead-row-"):
-        return _render_row(request, lead_id)
+        return _render_row(request, lead_id, done=done)
     if request.htmx:
-        return _render_lead(request, lead_id, done=done)
+        return _render_lead(request, lead_id, done=done, undo=undo)
     return redirect(reverse("leads:detail", args=[lead_id]))
 
 
@@ -167,6 +139,7 @@ def _act(
     lead_id: int,
     call: Callable[[Lead], Any],
     on_invalid: Callable[[Lead, Any], HttpResponse],
+    said: Callable[[Any], str] | None = None,
 ) -> HttpResponse:
     lead = _find(lead_id)
     if not permissions.can_view_lead(request.user, lead):
@@ -187,7 +160,9 @@ def _act(
         return _refused(request, lead_id, str(exc))
     except services.LeadValidationError as exc:
         return on_invalid(lead, exc.errors)
-    return _after(request, lead_id, done=_what_was_done(result))
+    # A rejection can be taken back for a few seconds: the message offers it.
+    undo = result if isinstance(result, Lead) and result.status in services.REJECTED_STATUSES else None
+    return _after(request, lead_id, done=(said or _what_was_done)(result), undo=undo)
 
 
 def _what_was_done(result: Any) -> str:
@@ -213,6 +188,18 @@ def lead_accept(request: HttpRequest, lead_id: int) -> HttpResponse:
         lead_id,
         lambda lead: services.lead_accept(lead=lead, actor=Actor.of(request.user)),
         lambda lead, errors: _refused(request, lead_id, "; ".join(map(str, errors.values()))),
+    )
+
+
+@role_required(*permissions.INBOX_ROLES)
+@require_POST
+def lead_undo_reject(request: HttpRequest, lead_id: int) -> HttpResponse:
+    return _act(
+        request,
+        lead_id,
+        lambda lead: services.lead_undo_reject(lead=lead, actor=Actor.of(request.user)),
+        lambda lead, errors: _refused(request, lead_id, "; ".join(map(str, errors.values()))),
+        lambda lead: f"Rejection undone: {lead} awaits your pickup again.",
     )
 
 
@@ -252,7 +239,12 @@ def lead_reject(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 
 def _form_action(
-    request: HttpRequest, lead_id: int, form_class: type, form_key: str, call: Callable[[Lead, dict], Any]
+    request: HttpRequest,
+    lead_id: int,
+    form_class: type,
+    form_key: str,
+    call: Callable[[Lead, dict], Any],
+    said: Callable[[Any], str] | None = None,
 ) -> HttpResponse:
     lead = _lead_or_404(request, lead_id)
     needs_lead = form_class in (ReassignForm, FeedbackForm)
@@ -275,7 +267,7 @@ def _form_action(
 
     if not form.is_valid():
         return invalid(lead, {})
-    return _act(request, lead_id, lambda lead: call(lead, form.cleaned_data), invalid)
+    return _act(request, lead_id, lambda lead: call(lead, form.cleaned_data), invalid, said)
 
 
 @role_required(*permissions.INBOX_ROLES)
@@ -325,6 +317,7 @@ def lead_reassign(request: HttpRequest, lead_id: int) -> HttpResponse:
         lambda lead, data: services.lead_reassign(
             lead=lead, actor=Actor.of(request.user), owner=data["owner"]
         ),
+        lambda lead: f"{lead}: now with {lead.owner.get_username() if lead.owner else 'nobody'}.",
     )
 
 
@@ -340,12 +333,15 @@ def lead_feedback(request: HttpRequest, lead_id: int) -> HttpResponse:
     )
 
 
-def _render_row(request: HttpRequest, lead_id: int, *, status: int = 200, error: str = "") -> HttpResponse:
+def _render_row(
+    request: HttpRequest, lead_id: int, *, status: int = 200, error: str = "", done: str = ""
+) -> HttpResponse:
     lead = selectors.lead_list(filters={}).get(pk=lead_id)
     context = {
         "lead": lead,
         "is_manager": permissions.is_manager(request.user),
         "reps": list(selectors.available_reps_all()),
         "row_error": error,
+        "row_done": done,
     }
     return render(request, "leads/_lead_row.html", context, status=status)

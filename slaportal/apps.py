@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class SlaPortalConfig(AppConfig):
-    """The project's own kit (no models): it connects the sign-in lockout's clean-up on success."""
+    """The project's own kit and what it keeps per person (preferences, notices); it connects the
+    sign-in lockout's clean-up on success."""
 
     name = "slaportal"
     label = "slaportal"

@@ -21,6 +21,7 @@ EVENTS: dict[str, str] = {
     "lead.handed_off": "Marketing handed the lead to sales: it has an owner and a pickup deadline.",
     "lead.accepted": "Its owner picked the lead up.",
     "lead.rejected": "Its owner rejected the lead with one of the SLA's reasons (details say where it went).",
+    "lead.rejection_undone": "Its owner took the rejection back at once: it awaits their pickup again.",
     "lead.qualified": "Sales qualified the lead; product potential and timeframe set its sales temperature.",
     "lead.closed": "Sales closed the lead as won or lost.",
     "lead.reassigned": "A sales manager gave the lead to another rep.",

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "agreements.timezones.UserTimeZone",
     "slaportal.middleware.SecurityHeaders",
     "slaportal.middleware.HtmxSignInRedirect",
     "axes.middleware.AxesMiddleware",  # last: it turns a sign-in refused by a lockout into the lockout page
@@ -94,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "slaportal.roles.roles_context",
+                "slaportal.views.notices_context",
             ],
         },
     },

@@ -1,30 +1,67 @@
-"""Project-wide pages: the landing page and the health check."""
+"""Project-wide pages: the health check, the error pages, and each person's settings and notices."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from slaportal.celery import app as celery_app
+from slaportal.forms import PreferencesForm
+from slaportal.models import Notice
+from slaportal.notices import unread_count
+from slaportal.preferences import chosen_time_zone, set_time_zone
 from slaportal.problems import problem_response
-from slaportal.roles import Role, has_role
+
+
+def notices_context(request: HttpRequest) -> dict[str, object]:
+    """The unread count beside "Notices" in the header (counted only when a page shows it)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"unread_notices": SimpleLazyObject(lambda: unread_count(user))}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The person's own settings: for now, the time zone they read times in."""
+    # Set by agreements.timezones.UserTimeZone: the zone a blank choice stands for.
+    sla_zone = request.sla_time_zone() if hasattr(request, "sla_time_zone") else settings.TIME_ZONE
+    initial = {"time_zone": chosen_time_zone(request.user)}
+    form = PreferencesForm(request.POST or None, initial=initial, sla_zone=sla_zone)
+    if request.method == "POST" and form.is_valid():
+        zone = form.cleaned_data["time_zone"]
+        set_time_zone(user=request.user, time_zone=zone)
+        messages.success(request, f"Saved. Times are now shown in {zone or sla_zone}.")
+        return redirect("preferences")
+    return render(request, "preferences.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    """Each role lands where its work is: reps on their inbox, marketing and managers on all leads."""
-    if has_role(request.user, Role.SALES_REP):
-        return redirect("leads:inbox")
-    if has_role(request.user, Role.MARKETING, Role.MARKETING_APPROVER, Role.SALES_MANAGER, Role.ADMIN):
-        return redirect("leads:list")
-    return redirect("agreements:list")
+def notices(request: HttpRequest) -> HttpResponse:
+    """The person's notices, newest first, the unread ones marked."""
+    mine = list(Notice.objects.filter(user=request.user)[:100])
+    unread = [notice.pk for notice in mine if notice.read_at is None]
+    return render(request, "notices.html", {"notices": mine, "unread": set(unread)})
+
+
+@login_required
+@require_POST
+def notices_read(request: HttpRequest) -> HttpResponse:
+    Notice.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    messages.success(request, "All notices marked as read.")
+    return redirect("notices")
 
 
 def _database_ok() -> bool:

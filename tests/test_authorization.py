@@ -72,7 +72,7 @@ class Row:
     method: str
     path: str  # with {lead}, {agreement}, {report}, {token}, {webhook}
     expected: dict[str, int]
-    lead: str = "handed_off"  # the lead's status: handed_off or accepted
+    lead: str = "handed_off"  # the lead's status: handed_off, accepted, or rejected by the rep
     version: str = "active"  # active; draft (v2 being edited); in_review (v2 submitted)
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -85,7 +85,13 @@ API = "/api/v1"
 
 TABLE: dict[str, Row] = {
     # Project pages.
-    "home": Row("home", "get", "/", everyone(302)),
+    "home": Row("home", "get", "/", browser(200, SIGNED_IN)),
+    "settings": Row("preferences", "get", "/settings/", browser(200, SIGNED_IN)),
+    "settings save": Row(
+        "preferences", "post", "/settings/", browser(302, SIGNED_IN), body={"time_zone": "UTC"}
+    ),
+    "notices": Row("notices", "get", "/notices/", browser(200, SIGNED_IN)),
+    "notices read": Row("notices_read", "post", "/notices/read/", browser(302, SIGNED_IN)),
     "health": Row("healthz", "get", "/healthz/", everyone(200)),
     "login page": Row("login", "get", "/login/", everyone(200)),
     "logout": Row("logout", "post", "/logout/", everyone(302)),
@@ -151,7 +157,12 @@ TABLE: dict[str, Row] = {
     ),
     # Leads in the browser.
     "inbox": Row("leads:inbox", "get", "/leads/inbox/", browser(200, INBOX)),
-    "lead list": Row("leads:list", "get", "/leads/", browser(200, ALL_LEADS)),
+    # A rep's list is their own history.
+    "lead list": Row("leads:list", "get", "/leads/", browser(200, ALL_LEADS | INBOX)),
+    "lead list CSV": Row("leads:list_csv", "get", "/leads/export.csv", browser(200, ALL_LEADS | INBOX)),
+    "bulk reassign": Row(
+        "leads:bulk_reassign", "post", "/leads/reassign/", browser(302, MANAGERS), body={"owner": "other_rep"}
+    ),
     "lead page": Row("leads:detail", "get", L + "/", browser(200, ALL_LEADS | {"rep"})),
     "accept": Row("leads:accept", "post", L + "/accept/", browser(302, {"rep"})),
     "reject form": Row("leads:reject", "get", L + "/reject/", browser(200, {"rep"})),
@@ -161,6 +172,14 @@ TABLE: dict[str, Row] = {
         L + "/reject/",
         browser(302, {"rep"}),
         body={"reason": "no_fit", "note": "Too small"},
+    ),
+    # Only the rep who rejected it; a manager sees the lead and hears why not (409).
+    "undo reject": Row(
+        "leads:undo_reject",
+        "post",
+        L + "/reject/undo/",
+        {**browser(302, {"rep"}), "manager": 409},
+        lead="rejected",
     ),
     "reassign": Row(
         "leads:reassign", "post", L + "/reassign/", browser(302, MANAGERS), body={"owner": "other_rep"}
@@ -354,6 +373,8 @@ def world(request, pipeline, rep, other_rep, manager, marketer, marketing_approv
         assert lead.status == "handed_off"
         if row.lead == "accepted":
             lead = services.lead_accept(lead=lead, actor=Actor.of(rep))
+        if row.lead == "rejected":
+            lead = services.lead_reject(lead=lead, actor=Actor.of(rep), reason="no_fit", note="Too small")
         if row.version in ("draft", "in_review"):
             draft = agreement_services.version_create_draft(agreement=pipeline, actor=marketer)
             assert draft.number == 2

@@ -117,8 +117,19 @@ def to_data(section: Temperature) -> dict[str, Any]:
     }
 
 
+# How each default activity is named on its own (a custom type: its code in words).
+_NAMES: dict[str, str] = {
+    "webinar_registration": "webinar registration",
+    "webinar_attendance": "webinar attendance",
+    "ebook_download": "e-book download",
+    "form_submission": "form submission",
+    "email_click": "e-mail click",
+    "demo_request": "demo request",
+}
+
+
 def activity_label(code: str) -> str:
-    return code.replace("_", " ")
+    return _NAMES.get(code, code.replace("_", " "))
 
 
 def _count_phrase(activity: str, count: int) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from agreements.clauses import SECTIONS
+from agreements.clauses import SECTIONS, activity_label
 
 register = template.Library()
 
@@ -17,6 +17,12 @@ def code_label(code: Any) -> str:
     """`ebook_download` -> "Ebook download": for codes with no label of their own."""
     text = str(code or "").replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+@register.filter
+def activity_name(code: Any) -> str:
+    """`ebook_download` -> "E-book download": the activity types of the SLA's temperature rules."""
+    return code_label(activity_label(str(code or "")))
 
 
 @register.filter

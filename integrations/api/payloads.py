@@ -13,6 +13,18 @@ from slaportal.publishing import EVENTS
 LEAD_EVENTS = [event for event in EVENTS if event.startswith("lead.")]
 
 
+class _PickupBefore(serializers.Serializer):
+    owner_id = serializers.IntegerField(allow_null=True, help_text="The owner's user id.")
+    pickup_deadline = serializers.DateTimeField(allow_null=True, help_text="The pickup deadline.")
+    reminder_at = serializers.DateTimeField(allow_null=True, help_text="When the owner was to be reminded.")
+    rejection_reason = serializers.CharField(allow_blank=True, help_text="An earlier rejection's reason.")
+    recycle_at = serializers.DateTimeField(allow_null=True, help_text="An earlier recycle date.")
+    nurture_since = serializers.DateTimeField(allow_null=True, help_text="When it last went back to nurture.")
+    picked_up_at = serializers.DateTimeField(allow_null=True, help_text="An earlier pickup.")
+    pickup_business_minutes = serializers.IntegerField(allow_null=True, help_text="That pickup's time.")
+    pickup_within_sla = serializers.BooleanField(allow_null=True, help_text="Whether it was in time.")
+
+
 class _EventDetails(serializers.Serializer):
     source = serializers.CharField(required=False, help_text="created: where the lead came from.")
     changed = serializers.ListField(
@@ -54,6 +66,16 @@ class _EventDetails(serializers.Serializer):
     )
     recycle_days = serializers.IntegerField(
         required=False, allow_null=True, help_text="rejected: days before a recycled lead returns."
+    )
+    before = _PickupBefore(
+        required=False,
+        help_text="rejected: the lead's pickup fields as they stood (what undoing the rejection restores).",
+    )
+    undone = serializers.BooleanField(
+        required=False, help_text="rejected: true once its owner took the rejection back."
+    )
+    rejected_at = serializers.DateTimeField(
+        required=False, help_text="rejection_undone: when the rejection taken back was made."
     )
     sales_temperature = serializers.ChoiceField(
         choices=Temperature.choices, required=False, help_text="qualified: the sales temperature."

@@ -30,10 +30,13 @@ from leads.services.sales import (
     lead_qualify,
     lead_reassign,
     lead_reject,
+    lead_undo_reject,
+    leads_reassign_many,
 )
 from leads.services.transitions import (
     ACTIONS,
     ALLOWED,
+    REJECTED_STATUSES,
     DESTINATION_STATUS,
     FEEDBACK_STATUSES,
     PUBLISHED_EVENTS,
@@ -55,6 +58,7 @@ from leads.services.vocabulary import (
 __all__ = [
     "ACTIONS",
     "ALLOWED",
+    "REJECTED_STATUSES",
     "DESTINATION_STATUS",
     "FEEDBACK_STATUSES",
     "LEAD_FIELDS",
@@ -85,8 +89,10 @@ __all__ = [
     "lead_reassign",
     "lead_reject",
     "lead_transition",
+    "lead_undo_reject",
     "lead_upsert",
     "leads_evaluate",
+    "leads_reassign_many",
     "leads_return_recycled",
     "record_event",
 ]

@@ -24,6 +24,7 @@ from agreements.clauses import hours_phrase
 from agreements.selectors import signed_version
 from leads.models import Lead, LeadEvent, PickupNotice
 from leads.services.assignment import Turns, deadline_fields
+from leads.services.notices import tell_new_owner
 from leads.services.transitions import lead_transition, record_event
 from leads.services.vocabulary import Actor, TransitionConflict
 from slaportal.formats import utc_iso
@@ -179,6 +180,9 @@ def _breach(lead: Lead, now: datetime, sweep: _Sweep) -> None:
     if lead.owner and lead.owner != missed_by:
         recipients.append(lead.owner.email)
     tell(to=recipients, subject=f"[SLA Portal] Pickup deadline missed: {lead}", body=body, now=now)
+    if lead.owner and lead.owner != missed_by:
+        # The e-mail above already told the new owner; this is the in-app twin.
+        tell_new_owner(lead, how="was escalated to you (a missed pickup deadline)", now=now, email=False)
 
 
 def leads_send_reminders(*, now: datetime | None = None, batch: int = 200) -> int:

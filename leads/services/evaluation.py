@@ -15,6 +15,7 @@ from agreements.evaluation import ActivitySnapshot, Evaluation, LeadSnapshot, ev
 from agreements.models import AgreementVersion
 from leads.models import Activity, Lead, LeadEvent
 from leads.services.assignment import RoundRobin, Turns, deadline_fields
+from leads.services.notices import tell_new_owner
 from leads.services.transitions import lead_transition, record_event
 from leads.services.vocabulary import Actor
 from slaportal.formats import utc_iso
@@ -173,7 +174,7 @@ def _hand_off(
     lead: Lead, verdict: Evaluation, version: AgreementVersion, now: datetime, turns: RoundRobin
 ) -> Lead:
     rep = turns.next()
-    return lead_transition(
+    lead = lead_transition(
         lead=lead,
         to=Status.HANDED_OFF,
         actor=Actor.system(),
@@ -201,3 +202,5 @@ def _hand_off(
         rejection_reason="",
         recycle_at=None,
     )
+    tell_new_owner(lead, how=f"was handed off to you as a {verdict.marketing_temperature} lead", now=now)
+    return lead

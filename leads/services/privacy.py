@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from leads import permissions
 from leads.models import Activity, Feedback, Lead, LeadEvent
 from leads.services.transitions import record_event
 from leads.services.vocabulary import Actor, NotAllowed
+from slaportal.models import Notice
 
 # What identifies or describes the person; the company's size, industry and country stay (they are what
 # the ICP and the reports count, and they name no one).
@@ -19,6 +21,7 @@ PERSONAL_FIELDS = ("email", "first_name", "last_name", "job_title", "company_nam
 # Free text that people wrote about the lead, in its events' details.
 FREE_TEXT = ("note", "answers")
 TOMBSTONE = "[erased]"
+ERASED_NOTICE = "A lead whose person's data was erased."
 
 
 def lead_erase(*, lead: Lead, actor: Actor, now: datetime | None = None) -> Lead:
@@ -54,6 +57,8 @@ def lead_erase(*, lead: Lead, actor: Actor, now: datetime | None = None) -> Lead
                 for c in explanation["checks"]
             ]
             Lead.objects.filter(pk=lead.pk).update(explanation=explanation)
+        # The in-app notices about the lead named the person too (their e-mails: integrations' outbox).
+        Notice.objects.filter(url=reverse("leads:detail", args=[lead.pk])).update(text=ERASED_NOTICE)
         locked.refresh_from_db()
         record_event(locked, LeadEvent.Kind.ERASED, actor, now, details={"fields": list(PERSONAL_FIELDS)})
     return locked

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from agreements.business_hours import business_time_between
 from agreements.evaluation import sales_temperature
@@ -15,6 +17,7 @@ from leads import limits
 from leads.models import Feedback, Lead, LeadEvent
 from leads.selectors import available_reps
 from leads.services.assignment import deadline_fields
+from leads.services.notices import tell_new_owner
 from leads.services.transitions import (
     DESTINATION_STATUS,
     lead_transition,
@@ -22,7 +25,8 @@ from leads.services.transitions import (
     require_person,
     require_status,
 )
-from leads.services.vocabulary import Actor, LeadValidationError
+from leads.services.vocabulary import Actor, LeadError, LeadValidationError, TransitionRefused
+from slaportal.formats import utc_iso
 
 Status = Lead.Status
 Kind = LeadEvent.Kind
@@ -83,6 +87,8 @@ def lead_reject(*, lead: Lead, actor: Actor, reason: str, note: str, now: dateti
         raise LeadValidationError(errors)
     recycle_at = now + timedelta(days=choice.recycle_days) if choice.destination == "recycle" else None
     pickup = _pickup_fields(lead, now)
+    # What an undo puts back (lead_undo_reject): the pickup as it stood.
+    before = {name: getattr(lead, name) for name in UNDONE_FIELDS}
     return lead_transition(
         lead=lead,
         to=DESTINATION_STATUS[choice.destination],
@@ -100,6 +106,7 @@ def lead_reject(*, lead: Lead, actor: Actor, reason: str, note: str, now: dateti
             "recycle_days": choice.recycle_days,
             "within_deadline": pickup["pickup_within_sla"],
             "business_minutes": pickup["pickup_business_minutes"],
+            "before": {name: utc_iso(v) if isinstance(v, datetime) else v for name, v in before.items()},
         },
         owner=None,
         pickup_deadline=None,
@@ -109,6 +116,62 @@ def lead_reject(*, lead: Lead, actor: Actor, reason: str, note: str, now: dateti
         nurture_since=now if choice.destination == "nurture" else None,
         **pickup,
     )
+
+
+# The fields a rejection changes besides the status, which an undo restores.
+UNDONE_FIELDS = (
+    "owner_id", "pickup_deadline", "reminder_at", "rejection_reason", "recycle_at", "nurture_since",
+    "picked_up_at", "pickup_business_minutes", "pickup_within_sla",
+)  # fmt: skip
+
+
+def undo_deadline(event: LeadEvent) -> datetime:
+    return event.at + timedelta(seconds=limits.REJECT_UNDO_SECONDS)
+
+
+def undoable_rejection(lead: Lead, user: Any, now: datetime) -> LeadEvent | None:
+    """The rejection `user` may still take back: the lead's latest step, theirs, a few seconds old."""
+    last = LeadEvent.objects.filter(lead_id=lead.pk).order_by("-at", "-pk").first()
+    if last is None or last.kind != Kind.REJECTED or last.actor_id != getattr(user, "pk", None):
+        return None
+    return last if now <= undo_deadline(last) else None
+
+
+def lead_undo_reject(*, lead: Lead, actor: Actor, now: datetime | None = None) -> Lead:
+    """Take a rejection back within REJECT_UNDO_SECONDS: the lead awaits its owner again, with the pickup
+    deadline it had (a deadline that passed meanwhile is then escalated as any other)."""
+    now = now or timezone.now()
+    event = undoable_rejection(lead, actor.user, now)
+    if event is None:
+        raise TransitionRefused(
+            action="undo the rejection",
+            current=lead.status,
+            why=f"only the rep who rejected the lead can take it back, within {limits.REJECT_UNDO_SECONDS} "
+            "seconds and before anything else happens to it",
+        )
+    before = event.details.get("before") or {}
+    restored = {name: before.get(name) for name in UNDONE_FIELDS}
+    for name in ("pickup_deadline", "reminder_at", "recycle_at", "nurture_since", "picked_up_at"):
+        restored[name] = parse_datetime(restored[name]) if restored[name] else None
+    restored["rejection_reason"] = restored["rejection_reason"] or ""
+    with transaction.atomic():
+        lead = lead_transition(
+            lead=lead,
+            to=Status.HANDED_OFF,
+            actor=actor,
+            kind=Kind.REJECTION_UNDONE,
+            action="undo the rejection",
+            now=now,
+            expected_owner_id=None,
+            version=lead.sla_version,
+            clause=event.clause,
+            reason=event.reason,
+            details={"rejected_at": utc_iso(event.at)},
+            **restored,
+        )
+        # Reports count rejections from the events: this one no longer counts.
+        LeadEvent.objects.filter(pk=event.pk).update(details={**event.details, "undone": True})
+    return lead
 
 
 def lead_qualify(
@@ -199,19 +262,45 @@ def lead_reassign(*, lead: Lead, actor: Actor, owner: Any, now: datetime | None 
         if changes["pickup_deadline"]:
             clause = f"handoff.pickup.{lead.handoff_temperature}"
         changes["assignment_no"] = F("assignment_no") + 1
-    return lead_transition(
-        lead=lead,
-        to=lead.status,
-        actor=actor,
-        kind=Kind.REASSIGNED,
-        action="reassign",
-        now=now,
-        expected_owner_id=lead.owner_id,
-        version=lead.sla_version,
-        clause=clause,
-        details={"from": lead.owner.username if lead.owner else None, "to": new_owner.username},
-        **changes,
-    )
+    with transaction.atomic():
+        lead = lead_transition(
+            lead=lead,
+            to=lead.status,
+            actor=actor,
+            kind=Kind.REASSIGNED,
+            action="reassign",
+            now=now,
+            expected_owner_id=lead.owner_id,
+            version=lead.sla_version,
+            clause=clause,
+            details={"from": lead.owner.username if lead.owner else None, "to": new_owner.username},
+            **changes,
+        )
+        by = f" by {actor.user.get_username()}" if actor.user else ""
+        tell_new_owner(lead, how=f"was given to you{by}", now=now)
+    return lead
+
+
+@dataclass
+class Reassigned:
+    done: list[Lead] = field(default_factory=list)
+    refused: list[tuple[Lead, str]] = field(default_factory=list)
+
+
+def leads_reassign_many(
+    *, lead_ids: list[int], actor: Actor, owner: Any, now: datetime | None = None
+) -> Reassigned:
+    """Reassign each lead on its own (one may be refused while the others go through), saying why not."""
+    now = now or timezone.now()
+    result = Reassigned()
+    for lead in Lead.objects.filter(pk__in=lead_ids).select_related("owner", "sla_version", "agreement"):
+        try:
+            result.done.append(lead_reassign(lead=lead, actor=actor, owner=owner, now=now))
+        except LeadValidationError as exc:
+            result.refused.append((lead, "; ".join(str(m) for ms in exc.errors.values() for m in ms)))
+        except LeadError as exc:
+            result.refused.append((lead, str(exc)))
+    return result
 
 
 def lead_feedback(*, lead: Lead, actor: Actor, answers: Any, now: datetime | None = None) -> Feedback:

@@ -29,6 +29,10 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     Kind.HANDED_OFF: {Status.NURTURING: frozenset({Status.HANDED_OFF})},
     Kind.ACCEPTED: {Status.HANDED_OFF: frozenset({Status.ACCEPTED})},
     Kind.REJECTED: {Status.HANDED_OFF: frozenset({Status.NURTURING, Status.DISQUALIFIED, Status.RECYCLED})},
+    # The rep takes a rejection back within seconds (leads.limits.REJECT_UNDO_SECONDS): it awaits them again.
+    Kind.REJECTION_UNDONE: {
+        s: frozenset({Status.HANDED_OFF}) for s in (Status.NURTURING, Status.DISQUALIFIED, Status.RECYCLED)
+    },
     Kind.QUALIFIED: {
         Status.ACCEPTED: frozenset({Status.QUALIFIED}),
         Status.QUALIFIED: frozenset({Status.QUALIFIED}),  # sales revises its qualification
@@ -51,6 +55,7 @@ DESTINATION_STATUS = {
     "disqualify": Status.DISQUALIFIED,
     "recycle": Status.RECYCLED,
 }
+REJECTED_STATUSES = frozenset(TRANSITIONS[Kind.REJECTED][Status.HANDED_OFF])
 FEEDBACK_STATUSES = frozenset({Status.ACCEPTED, Status.QUALIFIED, Status.WON, Status.LOST})
 
 
@@ -125,6 +130,7 @@ PUBLISHED_EVENTS = {
     Kind.ERASED: "lead.erased",
     Kind.ACCEPTED: "lead.accepted",
     Kind.REJECTED: "lead.rejected",
+    Kind.REJECTION_UNDONE: "lead.rejection_undone",
     Kind.BREACHED: "lead.pickup_overdue",
     Kind.REASSIGNED: "lead.reassigned",
     Kind.WON: "lead.closed",

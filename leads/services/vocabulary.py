@@ -50,8 +50,9 @@ class LeadValidationError(LeadError):
 class TransitionRefused(LeadError):
     """The state machine does not allow this from the lead's current status."""
 
-    def __init__(self, *, action: str, current: str):
-        super().__init__(f"Cannot {action}: the lead is {Status(current).label.lower()}.")
+    def __init__(self, *, action: str, current: str, why: str = ""):
+        because = why or f"the lead is {Status(current).label.lower()}"
+        super().__init__(f"Cannot {action}: {because}.")
         self.current = current
 
 

@@ -44,3 +44,51 @@ document.addEventListener("htmx:responseError", (event) => {
 document.addEventListener("htmx:sendError", () => {
   say("SLA Portal did not answer: check your connection and try again.");
 });
+
+// Pickup countdowns in business time: the server gives the deadline and the working windows around it
+// (leads/deadlines.py); between page loads the words are recounted here each half minute. Time outside
+// the windows does not count, so a countdown stands still at night and over weekends.
+function businessPhrase(ms, roundUp) {
+  const minutes = roundUp ? Math.ceil(ms / 60000) : Math.floor(ms / 60000);
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  if (!hours) return `${rest} business minute${rest !== 1 ? "s" : ""}`;
+  const text = `${hours} business hour${hours !== 1 ? "s" : ""}`;
+  return rest ? `${text} ${rest} min` : text;
+}
+function within(windows, from, to) {
+  let total = 0;
+  for (const [opens, closes] of windows) total += Math.max(0, Math.min(closes, to) - Math.max(opens, from));
+  return total;
+}
+function recount() {
+  const now = Date.now();
+  for (const badge of document.querySelectorAll("[data-countdown]")) {
+    const deadline = Number(badge.dataset.deadline);
+    let windows;
+    try { windows = JSON.parse(badge.dataset.windows); } catch { continue; }
+    const words = badge.querySelector("[data-left]");
+    if (!words || !windows.length || now > windows[windows.length - 1][1]) continue;
+    const overdue = deadline < now;
+    badge.classList.toggle("overdue", overdue);
+    if (overdue) {
+      words.textContent = `overdue by ${businessPhrase(within(windows, deadline, now))}`;
+    } else {
+      const open = windows.some(([opens, closes]) => opens <= now && now < closes);
+      words.textContent = `${businessPhrase(within(windows, now, deadline), true)} left` +
+        (open ? "" : "; paused outside business hours");
+    }
+  }
+}
+setInterval(recount, 30000);
+document.addEventListener("htmx:load", recount);
+
+// An undo offer lasts as long as the server allows it (data-lasts, in seconds); then it goes away rather
+// than fail when pressed.
+document.addEventListener("htmx:load", (event) => {
+  const piece = event.detail.elt;
+  if (!piece || !piece.querySelectorAll) return;
+  for (const offer of piece.querySelectorAll("[data-lasts]")) {
+    setTimeout(() => offer.remove(), Number(offer.dataset.lasts) * 1000);
+  }
+});

@@ -29,8 +29,8 @@ def pages(pipeline, rep, manager, marketer):
     make_lead(external_id="P3", now=timezone.now(), activities=WARM, company_name="Globex GmbH")
     draft = factories.agreement_draft(author=marketer, name="Phone SLA")
     return {
-        rep: ["/leads/inbox/", f"/leads/{lead.pk}/"],
-        manager: ["/reporting/", "/leads/"],
+        rep: ["/", "/leads/inbox/", f"/leads/{lead.pk}/", "/leads/", "/notices/", "/settings/"],
+        manager: ["/", "/reporting/", "/leads/"],
         marketer: [
             f"/agreements/{draft.agreement_id}/v1/",
             f"/agreements/{draft.agreement_id}/v1/sections/handoff/edit/",
@@ -51,9 +51,10 @@ def test_main_pages_fit_a_phone_without_sideways_scrolling(login, screenshot, pa
                     where = [node["target"] for node in violation["nodes"]][:3]
                     barriers.append(f"{path}: {violation['id']} ({violation['impact']}) at {where}")
             page.set_viewport_size(DESKTOP)
-            screenshot(page, f"{user.username}-{path.strip('/').replace('/', '-')}-desktop")
+            name = path.strip("/").replace("/", "-") or "home"
+            screenshot(page, f"{user.username}-{name}-desktop")
             page.set_viewport_size(PHONE)
-            screenshot(page, f"{user.username}-{path.strip('/').replace('/', '-')}-phone")
+            screenshot(page, f"{user.username}-{name}-phone")
             if overflow(page) > 0:
                 wide.append(f"{path} as {user.username}: {overflow(page)} px too wide")
             # The way out is always on screen.

@@ -61,6 +61,8 @@ def test_a_breach_another_sweep_recorded_at_the_same_instant_is_not_claimed_agai
 
 
 def test_breach_email_names_the_clause_and_links_the_lead(overdue, rep, other_rep, manager):
+    outbox.outbox_deliver(now=MONDAY_10)  # the handoff's notice to the rep
+    mail.outbox.clear()
     escalation.leads_escalate_overdue(now=TUESDAY_11)
     assert outbox.outbox_deliver(now=TUESDAY_11) == 1
     (message,) = mail.outbox
@@ -118,7 +120,8 @@ def test_reminder_at_three_quarters_of_the_pickup_time_once(overdue, rep):
     assert escalation.leads_send_reminders(now=datetime(2026, 11, 23, 16, 30, tzinfo=WAW)) == 0
 
     outbox.outbox_deliver(now=TUESDAY_11)
-    (message,) = mail.outbox
+    handoff, message = mail.outbox
+    assert "A lead for you" in handoff.subject
     assert message.to == [rep.email]
     assert "§handoff.pickup.warm" in message.body
     assert Lead.objects.get(pk=overdue.pk).events.filter(kind="reminded").count() == 1
@@ -144,7 +147,7 @@ def test_check_overdue_pickups_command(overdue, capsys):
         assert timezone.now() == TUESDAY_11
     out = capsys.readouterr().out
     assert "1 breach(es), 0 reminder(s)" in out
-    assert "1 message(s) sent" in out
+    assert "2 message(s) sent" in out  # the breach, and the handoff's notice to the rep before it
 
 
 def test_failed_delivery_is_retried_with_backoff_then_given_up(settings, monkeypatch):

@@ -1,0 +1,35 @@
+"""Telling a person something: an in-app notice, and the same words by e-mail through the outbox.
+
+Called by the domain services inside the transaction of the change, so the notice and its e-mail exist
+exactly when the change does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+
+from slaportal.models import Notice
+from slaportal.publishing import tell
+
+
+def notify(
+    users: Iterable[Any], *, text: str, url: str, now: datetime, subject: str = "", email: bool = True
+) -> list[Notice]:
+    """Give each of `users` (once each) a notice, and (unless the caller e-mails them itself) an e-mail."""
+    people = {user.pk: user for user in users if user is not None and user.is_active}
+    notices = Notice.objects.bulk_create(
+        Notice(user=user, text=text[:500], url=url, created_at=now) for user in people.values()
+    )
+    emails = sorted({user.email for user in people.values() if user.email}) if email else []
+    if emails:
+        link = f"{settings.SITE_URL.rstrip('/')}{url}" if url else ""
+        tell(to=emails, subject=subject or text[:120], body=f"{text}\n\n{link}".strip(), now=now)
+    return notices
+
+
+def unread_count(user: Any) -> int:
+    return Notice.objects.filter(user=user, read_at__isnull=True).count()
