@@ -56,14 +56,15 @@ def test_ingest_writes_its_now_into_events_activities_and_webhooks(subscribed, r
 def test_a_sweep_at_now_queues_its_mail_due_at_now(pipeline, rep, other_rep, manager):
     factories.add_member(pipeline.sales_team, manager)
     make_lead(external_id="L1", now=MONDAY_10, activities=WARM)
+    handoff = (MONDAY_10, MONDAY_10)  # the rep's notice of the new lead
     reminder_at = datetime(2026, 11, 23, 16, 0, tzinfo=WAW)  # 75 % of 8 business hours
     assert escalation.check_overdue_pickups(now=reminder_at).reminded == 1
-    assert outbox_times("email") == {(reminder_at, reminder_at)}
+    assert outbox_times("email") == {handoff, (reminder_at, reminder_at)}
     breach_at = reminder_at + timedelta(days=1)
     assert escalation.check_overdue_pickups(now=breach_at).breached == 1
-    assert outbox_times("email") == {(reminder_at, reminder_at), (breach_at, breach_at)}
-    # Delivered by a sweep at the breach's instant, both are due and recorded as sent then.
-    assert outbox.outbox_deliver(now=breach_at) == 2
+    assert outbox_times("email") == {handoff, (reminder_at, reminder_at), (breach_at, breach_at)}
+    # Delivered by a sweep at the breach's instant, all are due and recorded as sent then.
+    assert outbox.outbox_deliver(now=breach_at) == 3
     assert set(Outbox.objects.values_list("sent_at", flat=True)) == {breach_at}
 
 

@@ -40,7 +40,7 @@ def test_warm_icp_fit_lead_is_transferred_with_the_warm_deadline_and_explains_wh
     by_clause = {c.clause: c for c in verdict.checks}
     assert by_clause["icp.1"].matched
     assert by_clause["icp.1"].detail == "number of employees: 120"
-    assert by_clause["temperature.marketing.warm"].detail == "webinar attendance 1/1, ebook download 1/1"
+    assert by_clause["temperature.marketing.warm"].detail == "webinar attendance 1/1, e-book download 1/1"
     assert not by_clause["temperature.marketing.hot"].matched
 
 
