@@ -8,6 +8,7 @@ before it. Nothing here loops over leads in Python.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,22 +19,31 @@ from django.db import connection
 from django.db.models import (
     Aggregate,
     Avg,
+    Case,
     Count,
+    Exists,
     F,
     FloatField,
     IntegerField,
     Max,
+    OuterRef,
     Q,
     QuerySet,
+    When,
     Window,
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, RowNumber, TruncMonth
 from django.utils import timezone
 
-from agreements.models import Agreement, AgreementVersion, VersionEvent
-from leads.models import Activity, Lead, LeadEvent
+from agreements.models import Agreement, VersionEvent
+from leads.models import Activity, Lead, LeadEvent, PickupNotice
+from leads.selectors import available_reps
+from reporting.breaches import breaches_by_rep
+from reporting.conversion import conversion_cohorts, conversion_rates, ratio
+from reporting.goals import goal_rows
 from reporting.periods import Period, period_containing
+from reporting.scope import Scope
 from slaportal.formats import utc_iso
 
 Kind = LeadEvent.Kind
@@ -93,33 +103,28 @@ def _interpolate(values: list[int], fraction: float) -> float | None:
 
 
 def _ratio(part: float | None, whole: float | None) -> float | None:
-    return round(100.0 * part / whole, 1) if part is not None and whole else None
+    return ratio(part, whole)
 
 
-def version_in_force(agreement: Agreement, at: datetime) -> AgreementVersion | None:
-    return (
-        AgreementVersion.objects.filter(agreement=agreement, effective_from__lte=at)
-        .filter(Q(effective_until__isnull=True) | Q(effective_until__gt=at))
-        .prefetch_related("sections")
-        .first()
-    )
-
-
-def _events_of(agreement_ids: list[int]) -> QuerySet[LeadEvent]:
-    """The events of these agreements' leads. Every event the figures count is a state-machine step,
-    which names the SLA version it applied; going through the (small) versions table rather than the
-    leads table spares a join with every lead."""
-    return LeadEvent.objects.filter(sla_version__agreement_id__in=agreement_ids)
+def _decimal(value: float | None, places: int = 1) -> float | None:
+    """Figures are rounded where they are made: a percentile or an average is a float like
+    66.00000000000001, which no report should print."""
+    return None if value is None else round(float(value), places)
 
 
 def report_figures(
-    *, agreements: list[Agreement], period: Period, now: datetime | None = None
+    *,
+    agreements: list[Agreement],
+    period: Period,
+    now: datetime | None = None,
+    scope: Scope | None = None,
 ) -> dict[str, Any]:
-    """Every figure of the report for `period` (up to `now` for the current one)."""
+    """Every figure of the report for `period` (up to `now` for the current one), of `scope` (one team's
+    part of the agreements; all of them by default)."""
     now = now or timezone.now()
+    scope = scope or Scope(tuple(sorted(a.pk for a in agreements)))
     start, end = period.start, min(period.end, now)
-    ids = [a.pk for a in agreements]
-    events = _events_of(ids).filter(at__gte=start, at__lt=end)
+    events = scope.events().filter(at__gte=start, at__lt=end)
     counts = events.aggregate(
         handed_off=Count("pk", filter=Q(kind=Kind.HANDED_OFF)),
         hot=Count("pk", filter=Q(kind=Kind.HANDED_OFF, details__temperature="hot")),
@@ -131,15 +136,18 @@ def report_figures(
         ),
         won=Count("pk", filter=Q(kind=Kind.WON)),
         lost=Count("pk", filter=Q(kind=Kind.LOST)),
-        breaches=Count("pk", filter=Q(kind=Kind.BREACHED)),
         pickups=Count("pk", filter=Q(kind__in=PICKUP_KINDS)),
         pickups_within=Count("pk", filter=Q(kind__in=PICKUP_KINDS, details__within_deadline=True)),
     )
-    leads = Lead.objects.filter(agreement_id__in=ids)
+    leads = scope.leads()
     counts |= leads.filter(mql_at__gte=start, mql_at__lt=end).aggregate(
         mqls=Count("pk"), mqls_icp_match=Count("pk", filter=Q(icp_fit=True))
     )
     counts |= _status_at(leads, end, now)
+    # By deadline, recorded by the sweep or not yet (reporting.breaches); a deadline of the current period
+    # that is still ahead is no breach, as breaches_by_rep only counts what is known at `now`.
+    missed = breaches_by_rep(scope=scope, start=start, end=period.end, now=now)
+    counts["breaches"] = sum(missed.values())
     pickups = events.filter(kind__in=PICKUP_KINDS)
     median, p90 = _percentiles(pickups, (0.5, 0.9))
     rejected_by_reason = dict(
@@ -148,9 +156,15 @@ def report_figures(
         .annotate(n=Count("pk"))
         .order_by("-n", "reason")
     )
-    touches = Activity.objects.filter(
-        lead__agreement_id__in=ids, occurred_at__gte=start, occurred_at__lt=end
-    ).aggregate(n=Count("pk"), accounts=Count("lead__company_name", distinct=True))
+    activities = (
+        Activity.objects.filter(lead__in=leads)
+        if scope.by_members
+        else Activity.objects.filter(lead__agreement_id__in=scope.agreement_ids)
+    )
+    touches = activities.filter(occurred_at__gte=start, occurred_at__lt=end).aggregate(
+        n=Count("pk"), accounts=Count("lead__company_name", distinct=True)
+    )
+    cohorts = conversion_cohorts(scope=scope, start=start, end=end, now=now)
     figures: dict[str, Any] = {
         "period": period.label,
         "period_start": utc_iso(start),
@@ -160,21 +174,20 @@ def report_figures(
         "rejected_by_reason": rejected_by_reason,
         "top_rejection_reasons": list(rejected_by_reason.items())[:5],
         "pickup_within_sla_pct": _ratio(counts["pickups_within"], counts["pickups"]),
-        "median_pickup_business_minutes": median,
-        "p90_pickup_business_minutes": p90,
-        "conversion": {
-            "mql_to_accepted_pct": _ratio(counts["accepted"], counts["mqls"]),
-            "accepted_to_qualified_pct": _ratio(counts["qualified"], counts["accepted"]),
-            "qualified_to_won_pct": _ratio(counts["won"], counts["qualified"]),
-        },
+        "median_pickup_business_minutes": _decimal(median),
+        "p90_pickup_business_minutes": _decimal(p90),
+        "conversion": conversion_rates(cohorts),
+        "conversion_cohorts": cohorts,
         "acceptance_rate_pct": _ratio(counts["accepted"], counts["accepted"] + counts["rejected"]),
         "touches_per_account_per_month": round(touches["n"] / touches["accounts"] / period.months, 2)
         if touches["accounts"]
         else None,
-        "per_rep": _per_rep(events),
+        "per_rep": _per_rep(events, missed),
         "temperature_matrix": _matrix(leads, start, end),
     }
-    figures["goals"] = _goals(agreements, figures, period, end) if len(agreements) == 1 else []
+    # The goals are the agreement's: a sales team's share of its leads is not measured against them.
+    whole = len(agreements) == 1 and not scope.by_members
+    figures["goals"] = goal_rows(agreements, figures, period, end) if whole else []
     return figures
 
 
@@ -205,7 +218,7 @@ def _status_at(leads: QuerySet[Lead], end: datetime, now: datetime) -> dict[str,
     return {k: counts[k] - moved[f"{k}_now"] + moved[f"{k}_then"] for k in in_status}
 
 
-def _per_rep(events: QuerySet[LeadEvent]) -> list[dict[str, Any]]:
+def _per_rep(events: QuerySet[LeadEvent], missed: Counter[str | None]) -> list[dict[str, Any]]:
     pickups = (
         events.filter(kind__in=PICKUP_KINDS, actor__isnull=False)
         .values("actor__username")
@@ -217,13 +230,6 @@ def _per_rep(events: QuerySet[LeadEvent]) -> list[dict[str, Any]]:
             avg_minutes=Avg(_minutes()),
         )
     )
-    breaches = dict(
-        events.filter(kind=Kind.BREACHED)
-        .annotate(rep=KeyTextTransform("missed_by", "details"))
-        .exclude(rep__isnull=True)
-        .values_list("rep")
-        .annotate(n=Count("pk"))
-    )
     reps: dict[str, dict[str, Any]] = {}
     for row in pickups:
         reps[row["actor__username"]] = {
@@ -232,12 +238,12 @@ def _per_rep(events: QuerySet[LeadEvent]) -> list[dict[str, Any]]:
             "accepted": row["accepted"],
             "rejected": row["rejected"],
             "within_sla_pct": _ratio(row["within"], row["pickups"]),
-            "avg_pickup_business_minutes": round(row["avg_minutes"], 1)
-            if row["avg_minutes"] is not None
-            else None,
+            "avg_pickup_business_minutes": _decimal(row["avg_minutes"]),
             "breaches": 0,
         }
-    for rep, n in breaches.items():
+    for rep, n in missed.items():
+        if rep is None:  # a lead no rep had (none was available): counted in the total only
+            continue
         reps.setdefault(
             rep,
             {
@@ -267,73 +273,17 @@ def _matrix(leads: QuerySet[Lead], start: datetime, end: datetime) -> dict[str, 
     return matrix
 
 
-def _goals(
-    agreements: list[Agreement], figures: dict[str, Any], period: Period, end: datetime
-) -> list[dict[str, Any]]:
-    version = version_in_force(agreements[0], end - timedelta(microseconds=1))
-    if version is None:
-        return []
-    goals = version.clauses.goals
-    months = period.months
-    rows = [
-        (
-            "marketing",
-            "ICP-fit MQLs",
-            "goals.marketing.mqls",
-            goals.mqls_icp_per_month * months,
-            figures["mqls_icp_match"],
-            True,
-        ),
-        (
-            "marketing",
-            "Touches per account per month",
-            "goals.marketing.touches",
-            goals.touches_per_account_per_month,
-            figures["touches_per_account_per_month"],
-            True,
-        ),
-        (
-            "sales",
-            "% picked up within the deadline",
-            "goals.sales.pickup",
-            goals.pickup_within_sla_pct,
-            figures["pickup_within_sla_pct"],
-            True,
-        ),
-        (
-            "sales",
-            "% of handed-off leads accepted",
-            "goals.sales.acceptance",
-            goals.acceptance_rate_pct,
-            figures["acceptance_rate_pct"],
-            True,
-        ),
-        ("sales", "Deals won", "goals.sales.won", goals.deals_won_per_month * months, figures["won"], True),
-    ]
-    return [
-        {
-            "department": department,
-            "goal": name,
-            "clause": f"v{version.number} §{clause}",
-            "target": target,
-            "actual": actual,
-            "met": None if actual is None else (actual >= target if higher_is_better else actual <= target),
-        }
-        for department, name, clause, target, actual, higher_is_better in rows
-    ]
-
-
 # Events and MQL times are written as they happen, so the figures of a month that has ended stay as they
 # are; the dashboard keeps them this long (per process, or shared with CACHE_URL) and counts only the
 # current month on every view. The expiry bounds what a back-dated import (the demo seed) leaves stale.
 ENDED_MONTHS_CACHE_SECONDS = 3600
 
 
-def _trend_counts(ids: list[int], start: datetime, end: datetime, zone: ZoneInfo) -> dict[str, dict]:
+def _trend_counts(scope: Scope, start: datetime, end: datetime, zone: ZoneInfo) -> dict[str, dict]:
     """Per month label: the event counts and the MQLs between `start` and `end` (two queries)."""
     events = {
         row.pop("month").astimezone(zone).strftime("%Y-%m"): row
-        for row in _events_of(ids)
+        for row in scope.events()
         .filter(at__gte=start, at__lt=end)
         .annotate(month=TruncMonth("at", tzinfo=zone))
         .values("month")
@@ -341,14 +291,14 @@ def _trend_counts(ids: list[int], start: datetime, end: datetime, zone: ZoneInfo
             handed_off=Count("pk", filter=Q(kind=Kind.HANDED_OFF)),
             accepted=Count("pk", filter=Q(kind=Kind.ACCEPTED)),
             won=Count("pk", filter=Q(kind=Kind.WON)),
-            breaches=Count("pk", filter=Q(kind=Kind.BREACHED)),
             pickups=Count("pk", filter=Q(kind__in=PICKUP_KINDS)),
             within=Count("pk", filter=Q(kind__in=PICKUP_KINDS, details__within_deadline=True)),
         )
     }
     mqls = {
         month.astimezone(zone).strftime("%Y-%m"): n
-        for month, n in Lead.objects.filter(agreement_id__in=ids, mql_at__gte=start, mql_at__lt=end)
+        for month, n in scope.leads()
+        .filter(mql_at__gte=start, mql_at__lt=end)
         .annotate(month=TruncMonth("mql_at", tzinfo=zone))
         .values_list("month")
         .annotate(n=Count("pk"))
@@ -357,23 +307,28 @@ def _trend_counts(ids: list[int], start: datetime, end: datetime, zone: ZoneInfo
 
 
 def monthly_trends(
-    *, agreements: list[Agreement], months: int = 12, now: datetime | None = None, tz: str = "UTC"
+    *,
+    agreements: list[Agreement],
+    months: int = 12,
+    now: datetime | None = None,
+    tz: str = "UTC",
+    scope: Scope | None = None,
 ) -> list[dict[str, Any]]:
     """The last `months` months, month by month: the ended ones from the cache when it has them, the
     current one counted now (two queries each)."""
     now = now or timezone.now()
+    scope = scope or Scope(tuple(sorted(a.pk for a in agreements)))
     current = period_containing(now, "month", tz)
     first = current
     for _ in range(months - 1):
         first = first.previous()
-    ids = sorted(a.pk for a in agreements)
     zone = ZoneInfo(tz)
-    key = f"reporting:trends:{tz}:{first.label}:{current.label}:{'-'.join(map(str, ids))}"
+    key = f"reporting:trends:{tz}:{first.label}:{current.label}:{scope.key}"
     ended = cache.get(key)
     if ended is None:
-        ended = _trend_counts(ids, first.start, current.start, zone)
+        ended = _trend_counts(scope, first.start, current.start, zone)
         cache.set(key, ended, ENDED_MONTHS_CACHE_SECONDS)
-    live = _trend_counts(ids, current.start, now, zone)
+    live = _trend_counts(scope, current.start, now, zone)
     per_month = {**ended["events"], **live["events"]}
     mqls = {**ended["mqls"], **live["mqls"]}
     series = []
@@ -387,7 +342,6 @@ def monthly_trends(
                 "handed_off": row.get("handed_off", 0),
                 "accepted": row.get("accepted", 0),
                 "won": row.get("won", 0),
-                "breaches": row.get("breaches", 0),
                 "pickup_within_sla_pct": _ratio(row.get("within", 0), row.get("pickups", 0)),
             }
         )
@@ -410,34 +364,56 @@ def data_stamp() -> tuple[int, int, int]:
 
 
 def dashboard_figures(
-    *, agreements: list[Agreement], period: Period, now: datetime, tz: str
+    *, agreements: list[Agreement], period: Period, now: datetime, tz: str, scope: Scope | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The period's figures and the 12-month trends, computed again only when the data has changed.
 
     Managers reload and filter the dashboard far more often than a month's figures move, and at a
     million leads computing them takes a second or more; a view after any change computes them afresh.
+    A deadline passing changes the breaches without writing anything, so the key also holds the minute.
     """
-    ids = "-".join(str(a.pk) for a in sorted(agreements, key=lambda a: a.pk))
+    scope = scope or Scope(tuple(sorted(a.pk for a in agreements)))
     complete = period.end <= now
     stamp = "-".join(map(str, data_stamp()))
-    key = f"reporting:dashboard:{tz}:{period.label}:{complete}:{ids}:{stamp}"
+    minute = now.strftime("%Y%m%d%H%M")
+    key = f"reporting:dashboard:{tz}:{period.label}:{complete}:{scope.key}:{stamp}:{minute}"
     cached = cache.get(key)
     if cached is None:
         cached = (
-            report_figures(agreements=agreements, period=period, now=now),
-            monthly_trends(agreements=agreements, now=now, tz=tz),
+            report_figures(agreements=agreements, period=period, now=now, scope=scope),
+            monthly_trends(agreements=agreements, now=now, tz=tz, scope=scope),
         )
         cache.set(key, cached, DASHBOARD_CACHE_SECONDS)
     return cached
 
 
 def current_breaches(
-    *, agreements: list[Agreement], now: datetime | None = None, limit: int = 20
+    *, agreements: list[Agreement], now: datetime | None = None, limit: int = 20, scope: Scope | None = None
 ) -> list[Lead]:
-    """Leads awaiting pickup past their deadline right now, most overdue first."""
+    """Leads awaiting pickup past their deadline right now, most overdue first, each with `missed`: its
+    missed deadlines, counting the current one before the sweep has recorded it."""
     now = now or timezone.now()
+    scope = scope or Scope(tuple(sorted(a.pk for a in agreements)))
+    recorded = PickupNotice.objects.filter(
+        lead=OuterRef("pk"), assignment_no=OuterRef("assignment_no"), kind=PickupNotice.Kind.BREACH
+    )
+    overdue = scope.owned(
+        Lead.objects.filter(
+            agreement_id__in=scope.agreement_ids, status=Lead.Status.HANDED_OFF, pickup_deadline__lt=now
+        )
+    )
     return list(
-        Lead.objects.filter(agreement__in=agreements, status=Lead.Status.HANDED_OFF, pickup_deadline__lt=now)
+        overdue.annotate(missed=F("pickup_breaches") + Case(When(Exists(recorded), then=0), default=1))
         .select_related("owner")
         .order_by("pickup_deadline")[:limit]
     )
+
+
+def reassign_choices(leads: list[Lead]) -> None:
+    """Give each lead `reassign_to`: the available reps of its agreement's sales team but its owner, as
+    leads.forms.ReassignForm offers them. One query per agreement among the leads."""
+    reps: dict[int, list[Any]] = {}
+    for lead in leads:
+        if lead.agreement_id not in reps:
+            reps[lead.agreement_id] = list(available_reps(lead.agreement))
+        lead.reassign_to = [rep for rep in reps[lead.agreement_id] if rep.pk != lead.owner_id]

@@ -16,16 +16,15 @@ from django.utils import timezone
 
 from agreements.models import Agreement, AgreementVersion
 from reporting import selectors
+from reporting.goals import version_in_force
 from reporting.models import MonthlyReport
 from reporting.periods import Period, ended_periods
+from slaportal.formats import csv_cell
 from slaportal.publishing import publish, tell
 
 
 def agreement_timezone(agreement: Agreement) -> str:
-    version = (
-        selectors.version_in_force(agreement, timezone.now())
-        or agreement.versions.order_by("-number").first()
-    )
+    version = version_in_force(agreement, timezone.now()) or agreement.versions.order_by("-number").first()
     return version.clauses.handoff.timezone if version else "UTC"
 
 
@@ -38,7 +37,7 @@ def report_build(
     if existing:
         return existing, False
     figures = selectors.report_figures(agreements=[agreement], period=period, now=now)
-    version = selectors.version_in_force(agreement, period.end)
+    version = version_in_force(agreement, period.end)
     try:
         with transaction.atomic():
             report = MonthlyReport.objects.create(
@@ -136,46 +135,44 @@ CSV_FIELDS = (
 )
 
 
-# The first characters that make a spreadsheet read a cell as a formula, as OWASP's CSV injection page lists.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    """`value` made safe to write as a CSV cell: text that starts with a formula trigger gets a leading `'`.
-
-    Some cells hold what people typed (a rep's username may start with `+`, `-` or `@`; reason codes and goal
-    names come from stored SLAs), and a spreadsheet opening the report would run `=HYPERLINK(...)` or
-    `@SUM(...)` there as a formula (CSV injection); the `'` makes it show as text instead. Only text is
-    changed: the figures SLA Portal computes are ints and floats (also after the JSON round trip of
-    MonthlyReport.figures) and must stay numbers, even a negative one. No text SLA Portal itself writes starts
-    with a trigger (period labels start with the year). The csv writer still quotes the cell as it needs, so
-    a comma or quote in it cannot open a new cell.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
-def report_csv(figures: dict[str, Any]) -> str:
-    """Section, name, value rows: easy to open in a spreadsheet and to diff month to month."""
+def report_csv(figures: dict[str, Any] | None, *, about: list[tuple[str, Any]] = ()) -> str:
+    """Section, name, value rows: easy to open in a spreadsheet and to diff month to month. `about` says
+    whose figures they are (the dashboard's filters); no figures (nothing matched) leaves only that."""
     out = io.StringIO()
     writer = csv.writer(out)
+    rows = [["section", "name", "value"], *(["scope", name, value] for name, value in about)]
+    if figures is not None:
+        rows += _report_rows(figures)
     # Every cell of every row goes through csv_cell here, so no row can forget to.
-    writer.writerows([csv_cell(cell) for cell in row] for row in _report_rows(figures))
+    writer.writerows([csv_cell(cell) for cell in row] for row in rows)
     return out.getvalue()
 
 
+def tidy(name: str, value: Any) -> Any:
+    """A figure as the CSV writes it: None as an empty cell, and a float without noise (reports stored
+    before figures were rounded hold medians like 66.00000000000001): percentages and minutes with one
+    decimal, other rates with two. Ints stay ints."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return round(value, 1 if name.endswith("_pct") or "minutes" in name else 2)
+    return value
+
+
 def _report_rows(figures: dict[str, Any]) -> Iterator[list[Any]]:
-    yield ["section", "name", "value"]
     yield ["period", "period", figures["period"]]
     for name in CSV_FIELDS:
-        yield ["figures", name, "" if figures[name] is None else figures[name]]
+        yield ["figures", name, tidy(name, figures[name])]
     for name, value in figures["conversion"].items():
-        yield ["conversion", name, "" if value is None else value]
+        yield ["conversion", name, tidy(name, value)]
+    for name, cohort in (figures.get("conversion_cohorts") or {}).items():
+        yield ["conversion_cohort", f"{name}: cohort", cohort["cohort"]]
+        yield ["conversion_cohort", f"{name}: converted", cohort["converted"]]
     for reason, n in figures["rejected_by_reason"].items():
         yield ["rejected_by_reason", reason, n]
     for goal in figures["goals"]:
-        yield ["goal", f"{goal['department']}: {goal['goal']} (target {goal['target']})", goal["actual"]]
+        name = f"{goal['department']}: {goal['goal']} (target {tidy('target', goal['target'])})"
+        yield ["goal", name, tidy("actual", goal["actual"])]
     for rep in figures["per_rep"]:
         for key in (
             "pickups",
@@ -185,7 +182,7 @@ def _report_rows(figures: dict[str, Any]) -> Iterator[list[Any]]:
             "avg_pickup_business_minutes",
             "breaches",
         ):
-            yield ["rep", f"{rep['rep']}: {key}", "" if rep[key] is None else rep[key]]
+            yield ["rep", f"{rep['rep']}: {key}", tidy(key, rep[key])]
     for marketing, row in figures["temperature_matrix"].items():
         for sales, n in row.items():
             yield ["temperature_matrix", f"marketing {marketing} / sales {sales}", n]

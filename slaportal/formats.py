@@ -10,7 +10,7 @@ def utc_iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-# What a spreadsheet takes for the start of a formula.
+# The first characters that make a spreadsheet read a cell as a formula, as OWASP's CSV injection page lists.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 

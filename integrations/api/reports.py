@@ -88,8 +88,8 @@ class GoalProgressSerializer(serializers.Serializer):
 
 
 class ConversionSerializer(serializers.Serializer):
-    """Each count of the period as a percentage of the one before; the counts are of events in the period,
-    not of one group of leads followed through, so a figure may exceed 100."""
+    """Each rate follows one group of leads: those that reached a stage in the period, and the share of them
+    that reached the next stage by the time the figures were made (so no rate exceeds 100)."""
 
     mql_to_accepted_pct = serializers.FloatField(
         allow_null=True, help_text="Acceptances per MQL, in percent; null without MQLs."

@@ -150,3 +150,22 @@ def test_reps_are_told_when_a_lead_is_handed_off_or_given_to_them(pipeline, rep,
         services.lead_reassign(lead=lead, actor=Actor.of(manager), owner=new_owner.username)
     assert "was given to you by boss" in Notice.objects.get(user=new_owner).text
     assert LeadEvent.objects.filter(lead=lead, kind="reassigned").count() == 1
+
+
+def test_a_rejection_taken_back_is_not_counted_in_the_reports(pipeline):
+    from reporting import selectors as reports
+    from reporting.periods import period_containing
+
+    kept = make_lead(external_id="R1", now=MONDAY_10, activities=WARM)
+    reject(kept, kept.owner)
+    taken_back = make_lead(external_id="R2", now=MONDAY_10, activities=WARM)
+    rep = taken_back.owner
+    taken_back = reject(taken_back, rep)
+    services.lead_undo_reject(lead=taken_back, actor=Actor.of(rep), now=MONDAY_10 + timedelta(seconds=5))
+    figures = reports.report_figures(
+        agreements=[pipeline],
+        period=period_containing(MONDAY_10, "month", "Europe/Warsaw"),
+        now=MONDAY_10 + timedelta(minutes=1),
+    )
+    assert figures["rejected"] == 1
+    assert figures["rejected_by_reason"] == {"no_fit": 1}
