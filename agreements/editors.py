@@ -11,16 +11,18 @@ evaluation and models import, while an editor needs Django forms, the user table
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.forms import BaseFormSet
+from django.forms import BaseFormSet, BoundField
+from django.utils.text import capfirst
 
-from agreements.clauses import feedback, goals, handoff, icp, reporting, temperature, terms
-from agreements.clauses.kit import CODE_MAX, MAX_TEXT, TEMPERATURES
+from agreements.clauses import goals, handoff, icp, reporting, temperature
+from agreements.clauses.kit import MAX_TEXT, TEMPERATURES
 from agreements.models import AgreementSection
-from agreements.rows import rows_of
+from agreements.rows import CriterionRow, GlossaryRow, QuestionRow, RejectionRow, rows_of
 
 PROSE_FIELD = {
     "prose": forms.CharField(
@@ -36,84 +38,24 @@ def _prose_form(name: str, fields: dict[str, forms.Field]) -> type[forms.Form]:
     return type(name, (forms.Form,), {**fields, **PROSE_FIELD})
 
 
-def _number_text(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+@dataclass(frozen=True)
+class ErrorItem:
+    """One line of the error summary above a form that did not save."""
+
+    target: str  # the id of the element to go to; "" for an error about the whole section
+    where: str
+    message: str
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Row forms for the lists inside sections
+def _target(field: BoundField) -> str:
+    # A list of checkboxes has no element of its own to land on: its first box is where to start.
+    if isinstance(field.field.widget, forms.RadioSelect):
+        return f"{field.auto_id}_0"
+    return field.auto_id
 
 
-class GlossaryRow(forms.Form):
-    term = forms.CharField(max_length=terms.GLOSSARY_TERM_MAX)
-    definition = forms.CharField(max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2}))
-
-
-# "50 - 200", "50..200", "50 to 200", "1 000 – 5 000"
-_RANGE = re.compile(r"^\s*(.+?)\s*(?:\.\.|–|—|-|\bto\b)\s*(.+?)\s*$")
-
-
-def _parse_number(text: str) -> float | int:
-    cleaned = text.replace(" ", "").replace("_", "").replace("\u00a0", "")
-    number = float(cleaned)
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError(text)
-    return int(number) if number.is_integer() else number
-
-
-# Row selects start empty, so an untouched "add another" row is not mistaken for a filled one.
-BLANK = [("", "—")]
-
-
-class CriterionRow(forms.Form):
-    field = forms.ChoiceField(
-        choices=BLANK + [(k, label.capitalize()) for k, (label, _) in icp.ICP_FIELDS.items()]
-    )
-    op = forms.ChoiceField(label="Operator", choices=BLANK + list(icp.OPERATORS.items()))
-    value = forms.CharField(
-        max_length=MAX_TEXT,
-        help_text="A number; two numbers for between (50 - 200); a comma-separated list for in / not in.",
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        op, text = data.get("op"), data.get("value")
-        if op is None or text is None:
-            return data
-        try:
-            if op in ("gte", "lte"):
-                data["parsed"] = _parse_number(text)
-            elif op == "between":
-                match = _RANGE.match(text)
-                if not match:
-                    raise ValueError(text)
-                data["parsed"] = [_parse_number(match.group(1)), _parse_number(match.group(2))]
-            else:
-                data["parsed"] = [item.strip() for item in text.split(",") if item.strip()]
-        except ValueError:
-            expected = "two numbers, such as 50 - 200" if op == "between" else "a number"
-            self.add_error("value", f"Enter {expected}.")
-        return data
-
-    @staticmethod
-    def value_text(op: str, value: Any) -> str:
-        if op == "between":
-            return f"{_number_text(value[0])} - {_number_text(value[1])}"
-        if op in icp.NUMBER_OPERATORS:
-            return _number_text(value)
-        return ", ".join(value)
-
-
-class RejectionRow(forms.Form):
-    code = forms.CharField(max_length=CODE_MAX)
-    label = forms.CharField(max_length=handoff.REASON_LABEL_MAX)
-    destination = forms.ChoiceField(choices=BLANK + list(handoff.DESTINATIONS.items()))
-    recycle_days = forms.IntegerField(required=False, help_text="Only when the lead is recycled.")
-
-
-class QuestionRow(forms.Form):
-    code = forms.CharField(max_length=CODE_MAX)
-    text = forms.CharField(max_length=feedback.QUESTION_TEXT_MAX)
+def _rows_title(name: str) -> str:
+    return capfirst(name.replace("_", " "))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -193,6 +135,31 @@ class SectionEditor:
             fs.total_error_count() for fs in self.formsets.values() if fs.is_bound
         )
 
+    def error_items(self) -> list[ErrorItem]:
+        """Every error of the form and its rows, in page order, each pointing at its field."""
+        if not self.form.is_bound:
+            return []
+        items = [ErrorItem("", "", str(m)) for m in self.form.non_field_errors()]
+        fields = sorted(self.form, key=lambda f: not f.name.startswith("rule_"))  # the grid comes first
+        items += [ErrorItem(_target(f), capfirst(str(f.label)), str(m)) for f in fields for m in f.errors]
+        for name, formset in self.formsets.items():
+            title = _rows_title(name)
+            items += [ErrorItem(f"rows-{name}", title, str(m)) for m in formset.non_form_errors()]
+            for number, row in enumerate(formset.forms, start=1):
+                if not row.errors:
+                    continue
+                first = next(iter(row), None)
+                where = f"{title}, row {number}"
+                items += [
+                    ErrorItem(_target(first) if first else "", where, str(m)) for m in row.non_field_errors()
+                ]
+                items += [
+                    ErrorItem(_target(f), f"{where}, {capfirst(str(f.label))}", str(m))
+                    for f in row
+                    for m in f.errors
+                ]
+        return items
+
 
 class TermsEditor(SectionEditor):
     key = "terms"
@@ -267,8 +234,10 @@ class TemperatureForm(forms.Form):
             row = []
             for level in TEMPERATURES:
                 name = f"rule_{level}_{activity}"
+                label = f"{level} {temperature.activity_label(activity)}"
+                # The grid's cells have no <label>: their row and column name them.
                 self.fields[name] = forms.IntegerField(
-                    required=False, min_value=0, label=f"{level} {temperature.activity_label(activity)}"
+                    required=False, min_value=0, label=label, widget=forms.NumberInput({"aria-label": label})
                 )
                 row.append(name)
             self.grid.append((temperature.activity_label(activity), row))
@@ -354,8 +323,16 @@ class HandoffForm(forms.Form):
     )
     icp_fit_required = forms.BooleanField(label="Only ICP-fit MQLs are handed off", required=False)
     pickup_hours_hot = forms.DecimalField(label="Pickup deadline, hot (business hours)", required=False)
-    pickup_hours_warm = forms.DecimalField(label="Pickup deadline, warm (business hours)", required=False)
-    pickup_hours_cold = forms.DecimalField(label="Pickup deadline, cold (business hours)", required=False)
+    pickup_hours_warm = forms.DecimalField(
+        label="Pickup deadline, warm (business hours)",
+        required=False,
+        help_text="Only when warm leads are handed off: the MQL temperature above is cold or warm.",
+    )
+    pickup_hours_cold = forms.DecimalField(
+        label="Pickup deadline, cold (business hours)",
+        required=False,
+        help_text="Only when cold leads are handed off: the MQL temperature above is cold.",
+    )
     timezone = forms.ChoiceField(choices=_timezone_choices)
     working_days = forms.TypedMultipleChoiceField(
         choices=list(enumerate(handoff.WEEKDAYS)), coerce=int, widget=forms.CheckboxSelectMultiple
@@ -372,6 +349,21 @@ class HandoffForm(forms.Form):
     )
     nurture_owner = forms.CharField(label="Who nurtures leads", max_length=handoff.NURTURE_OWNER_MAX)
     prose = PROSE_FIELD["prose"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # The clauses keep deadlines only for the temperatures that are handed off; a deadline typed for a
+        # cooler one would vanish on save, so it is refused here, saying why.
+        threshold = data.get("mql_threshold")
+        if threshold in TEMPERATURES:
+            for level in TEMPERATURES[: TEMPERATURES.index(threshold)]:
+                if data.get(f"pickup_hours_{level}") is not None:
+                    self.add_error(
+                        f"pickup_hours_{level}",
+                        f"{level.capitalize()} leads are not handed off (MQLs start at {threshold}), so they "
+                        f"have no pickup deadline. Leave this empty, or make {level} leads MQLs above.",
+                    )
+        return data
 
 
 class HandoffEditor(SectionEditor):

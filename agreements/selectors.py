@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
@@ -138,47 +137,31 @@ def document(version: AgreementVersion) -> list[SectionView]:
     return [section_view(sections.get(key), key) for key in SECTION_KEYS]
 
 
-@dataclass(frozen=True)
-class DiffRow:
-    tag: str  # "equal", "replace", "delete", "insert"
-    left: str
-    right: str
+def same_content(a: AgreementVersion, b: AgreementVersion) -> bool:
+    """Whether two versions say the same: every section's clauses and prose (read fresh, not prefetched)."""
+
+    def content(version: AgreementVersion) -> dict[str, tuple[object, str]]:
+        rows = AgreementSection.objects.filter(version=version).values_list("key", "data", "prose")
+        return {key: (data, prose.strip()) for key, data, prose in rows}
+
+    return content(a) == content(b)
 
 
-@dataclass(frozen=True)
-class SectionDiff:
-    key: str
-    title: str
-    prose: list[DiffRow]
-    rules: list[DiffRow]
-
-    @property
-    def changed(self) -> bool:
-        return any(row.tag != "equal" for row in self.prose + self.rules)
+def version_choices(*, agreement: Agreement) -> QuerySet[AgreementVersion]:
+    """The versions to pick from on the compare page, newest first."""
+    return agreement.versions.order_by("-number").only(
+        "number", "status", "created_at", "effective_from", "effective_until", "agreement_id"
+    )
 
 
-def _diff(left: list[str], right: list[str]) -> list[DiffRow]:
-    rows: list[DiffRow] = []
-    matcher = difflib.SequenceMatcher(a=left, b=right, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        a, b = left[i1:i2], right[j1:j2]
-        for index in range(max(len(a), len(b))):
-            rows.append(DiffRow(tag, a[index] if index < len(a) else "", b[index] if index < len(b) else ""))
-    return rows
-
-
-def version_diff(left: AgreementVersion, right: AgreementVersion) -> list[SectionDiff]:
-    """Both versions side by side, section by section: prose by line and rules by sentence."""
-    out = []
-    for key in SECTION_KEYS:
-        a = section_view(left.section_map.get(key), key)
-        b = section_view(right.section_map.get(key), key)
-        out.append(
-            SectionDiff(
-                key,
-                SECTION_TITLES[key],
-                _diff(a.prose.splitlines(), b.prose.splitlines()),
-                _diff([text for _, text in a.rules], [text for _, text in b.rules]),
-            )
-        )
-    return out
+def compare_default(versions: list[AgreementVersion]) -> tuple[int, int] | None:
+    """The two version numbers the compare page opens with: the newest against the one in force, or,
+    when the newest is the one in force (or none is), the two newest. None with fewer than two."""
+    if len(versions) < 2:
+        return None
+    newest = max(versions, key=lambda v: v.number)
+    in_force = next((v for v in versions if v.status == Status.ACTIVE and v is not newest), None)
+    if in_force is not None:
+        return in_force.number, newest.number
+    older = max((v for v in versions if v is not newest), key=lambda v: v.number)
+    return older.number, newest.number

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from agreements import permissions
+from agreements import notices, permissions, selectors
 from agreements.clauses import SECTION_KEYS, ClauseError, parse_clauses, parse_section, to_data
 from agreements.models import Agreement, AgreementSection, AgreementVersion, Team, VersionEvent
 
@@ -23,6 +23,10 @@ class AgreementError(Exception):
 
 class NotAllowed(AgreementError):
     pass
+
+
+class NothingToSign(AgreementError):
+    """A draft still identical to the version in force: approvers would sign what is already in force."""
 
 
 class VersionConflict(AgreementError):
@@ -187,11 +191,18 @@ def version_submit(*, version: AgreementVersion, actor: Any, now: datetime | Non
     now = now or timezone.now()
     if not permissions.can_edit(actor):
         raise NotAllowed("Only marketing can submit the SLA for review.")
+    in_force = version.agreement.versions.filter(status=Status.ACTIVE).exclude(pk=version.pk).first()
+    if in_force is not None and selectors.same_content(version, in_force):
+        raise NothingToSign(
+            f"{version.label} is the same as {in_force.label}, the version in force: there is nothing new to "
+            "sign. Change a section before submitting it for review."
+        )
     sections = {s.key: s.data for s in version.sections.all()}
     parse_clauses(sections)
     _check_recipients(sections.get("reporting", {}))
     _move(version, expected=Status.DRAFT, to=Status.IN_REVIEW, action="submit", now=now, submitted_at=now)
     _event(version, VersionEvent.Kind.SUBMITTED, actor, now)
+    notices.tell_signers(version, now=now)
     return version
 
 
@@ -268,4 +279,5 @@ def version_return_to_draft(
         sales_signed_at=None,
     )
     _event(version, VersionEvent.Kind.RETURNED, actor, now, comment=comment[:5000])
+    notices.tell_writers(version, by=actor, comment=comment, now=now)
     return version

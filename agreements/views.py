@@ -11,8 +11,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from agreements import permissions, selectors, services
 from agreements.clauses import SECTION_KEYS, ClauseError
+from agreements.diff import version_diff
 from agreements.editors import EDITORS
-from agreements.forms import CompareForm, ReturnToDraftForm
+from agreements.forms import CompareForm, ReturnToDraftForm, SignForm
 from agreements.models import Agreement, AgreementSection, AgreementVersion
 from slaportal.roles import Role, role_required
 
@@ -48,24 +49,40 @@ def agreement_document(request: HttpRequest, agreement_id: int) -> HttpResponse:
     return redirect(_document_url(version))
 
 
+def _sign_sides(user: object, version: AgreementVersion) -> list[str]:
+    """The sides `user` may still sign `version` for."""
+    if version.status != AgreementVersion.Status.IN_REVIEW:
+        return []
+    return [s for s in permissions.signable_sides(user) if not getattr(version, f"{s}_signed_by_id")]
+
+
 def _document_context(request: HttpRequest, version: AgreementVersion, **extra: object) -> dict[str, object]:
     user = request.user
     is_review = version.status == AgreementVersion.Status.IN_REVIEW
+    can_edit = version.is_editable and permissions.can_edit(user)
+    # A version under work is read against the one it would replace: what the approvers are signing.
+    in_force = None
+    if version.status in (AgreementVersion.Status.DRAFT, AgreementVersion.Status.IN_REVIEW):
+        in_force = selectors.active_version(agreement_id=version.agreement_id)
+    changes = version_diff(in_force, version) if in_force else []
+    sign_forms = extra.pop("sign_forms", {})
     return {
         "version": version,
         "agreement": version.agreement,
         "sections": selectors.document(version),
-        "can_edit": version.is_editable and permissions.can_edit(user),
+        "can_edit": can_edit,
         "can_start_draft": version.status in ("active", "superseded")
         and permissions.can_edit(user)
         and selectors.open_version(agreement=version.agreement) is None,
-        "sign_sides": [
-            side
-            for side in permissions.signable_sides(user)
-            if is_review and not getattr(version, f"{side}_signed_by_id")
-        ]
-        if is_review
-        else [],
+        "in_force": in_force,
+        "changes": changes,
+        "changed_sections": [section for section in changes if section.changed],
+        "unchanged_sections": [section for section in changes if not section.changed],
+        "nothing_to_submit": bool(can_edit and in_force and selectors.same_content(version, in_force)),
+        "sign_forms": [
+            sign_forms.get(side) or SignForm(version=version, side=side)
+            for side in _sign_sides(user, version)
+        ],
         "can_return": is_review and permissions.can_review(user),
         "last_return": selectors.last_return(version) if version.is_editable else None,
         "return_form": extra.pop("return_form", None) or ReturnToDraftForm(),
@@ -182,6 +199,15 @@ def version_sign(request: HttpRequest, agreement_id: int, number: int) -> HttpRe
     side = request.POST.get("side", "")
     if not permissions.can_sign(request.user, side):
         raise PermissionDenied
+    form = SignForm(request.POST, version=version, side=side)
+    if not form.is_valid():
+        if side in _sign_sides(request.user, version):
+            form.fields["confirm"].widget.attrs["autofocus"] = True  # the error beside it, on screen
+            context = _document_context(request, version, sign_forms={side: form})
+            return render(request, "agreements/document.html", context, status=422)
+        state = version.get_status_display().lower()
+        messages.error(request, f"{version.label} cannot be signed for {side} now: it is {state}.")
+        return redirect(_document_url(version))
     try:
         signed = services.version_sign(version=version, side=side, actor=request.user)
     except services.NotAllowed as exc:
@@ -190,9 +216,10 @@ def version_sign(request: HttpRequest, agreement_id: int, number: int) -> HttpRe
         messages.error(request, str(exc))
     else:
         if signed.status == AgreementVersion.Status.ACTIVE:
-            messages.success(request, f"Signed. {signed.label} is now in force.")
+            messages.success(request, f"Signed for {side}. {signed.label} is now in force.")
         else:
-            messages.success(request, f"Signed for {side}. Waiting for the other department.")
+            other = "sales" if side == "marketing" else "marketing"
+            messages.success(request, f"Signed for {side}. {signed.label} now waits for {other} to sign.")
     return redirect(_document_url(version))
 
 
@@ -227,26 +254,27 @@ def version_history(request: HttpRequest, agreement_id: int) -> HttpResponse:
 @require_GET
 def version_compare(request: HttpRequest, agreement_id: int) -> HttpResponse:
     agreement = get_object_or_404(Agreement, pk=agreement_id)
-    numbers = list(agreement.versions.order_by("number").values_list("number", flat=True))
-    form = CompareForm(request.GET or None)
-    diff, left, right = None, None, None
-    if form.is_bound and form.is_valid():
-        a, b = form.cleaned_data["a"], form.cleaned_data["b"]
-        missing = [n for n in (a, b) if n not in numbers]
-        if missing:
-            form.add_error(None, f"This agreement has no version {missing[0]}.")
-        else:
-            left, right = _version_or_404(agreement.pk, a), _version_or_404(agreement.pk, b)
-            diff = selectors.version_diff(left, right)
-    elif not form.is_bound and len(numbers) >= 2:
-        form = CompareForm(initial={"a": numbers[-2], "b": numbers[-1]})
-    status = 400 if form.is_bound and form.errors else 200
+    versions = list(selectors.version_choices(agreement=agreement))
+    pair = None
+    if request.GET:
+        form = CompareForm(request.GET, versions=versions)
+        if form.is_valid():
+            pair = form.cleaned_data["a"], form.cleaned_data["b"]
+    else:
+        # Opening the page shows a comparison at once: what is being worked on against what is in force.
+        pair = selectors.compare_default(versions)
+        form = CompareForm(initial={"a": pair[0], "b": pair[1]} if pair else None, versions=versions)
+    left = right = diff = None
+    if pair:
+        left, right = _version_or_404(agreement.pk, pair[0]), _version_or_404(agreement.pk, pair[1])
+        diff = version_diff(left, right)
     context = {
         "agreement": agreement,
         "form": form,
-        "numbers": numbers,
+        "versions": versions,
         "diff": diff,
+        "changed": [section for section in diff or [] if section.changed],
         "left": left,
         "right": right,
     }
-    return render(request, "agreements/compare.html", context, status=status)
+    return render(request, "agreements/compare.html", context, status=400 if form.errors else 200)

@@ -137,7 +137,7 @@ TABLE: dict[str, Row] = {
         V2 + "/sign/",
         browser(302, {"marketing_approver"}),
         version="in_review",
-        body={"side": "marketing"},
+        body={"side": "marketing", "confirm": "on"},
     ),
     "sign for sales": Row(
         "agreements:sign",
@@ -145,7 +145,7 @@ TABLE: dict[str, Row] = {
         V2 + "/sign/",
         browser(302, {"manager"}),
         version="in_review",
-        body={"side": "sales"},
+        body={"side": "sales", "confirm": "on"},
     ),
     "send back": Row(
         "agreements:return",
@@ -379,6 +379,14 @@ def world(request, pipeline, rep, other_rep, manager, marketer, marketing_approv
             draft = agreement_services.version_create_draft(agreement=pipeline, actor=marketer)
             assert draft.number == 2
             if row.version == "in_review":
+                # An unchanged copy of the version in force has nothing to sign: change a section first.
+                agreement_services.version_update_section(
+                    version=draft,
+                    key="icp",
+                    data={"criteria": [{"field": "company_employees", "op": "gte", "value": 100}]},
+                    prose="",
+                    actor=marketer,
+                )
                 agreement_services.version_submit(version=draft, actor=marketer)
         report, _ = report_build(agreement=pipeline, period=Period("month", 2026, 10, "Europe/Warsaw"))
         token, _ = token_create(user=rep, name="rep's CRM")

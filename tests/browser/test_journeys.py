@@ -31,7 +31,8 @@ def test_marketer_fixes_an_invalid_icp_clause_in_place(login, screenshot, draft,
     value.fill("lots")
     section.get_by_role("button", name="Save").click()
 
-    expect(section.get_by_text("Enter a number.")).to_be_visible()
+    expect(section.get_by_text("Enter a number.", exact=True)).to_be_visible()  # beside the field
+    expect(section.locator("[data-error-summary]")).to_be_focused()
     assert page.url == page_url  # the error came in place, not as a new page
     screenshot(page, "error")
     assert draft.sections.get(key="icp").data["criteria"][0]["value"] != "lots"
@@ -55,12 +56,14 @@ def test_both_approvers_sign_and_the_version_comes_into_force(
 
     page = login(marketing_approver, url)
     expect(page.get_by_role("button", name="Sign for sales")).to_have_count(0)
+    page.get_by_label("I have read Test SLA v1 and sign for marketing.").check()
     page.get_by_role("button", name="Sign for marketing").click()
     expect(page.locator("table.signatures")).to_contain_text(marketing_approver.username)
     draft.refresh_from_db()
     assert draft.status != AgreementVersion.Status.ACTIVE  # one signature is not enough
 
     page = login(manager, url)
+    page.get_by_label("I have read Test SLA v1 and sign for sales.").check()
     page.get_by_role("button", name="Sign for sales").click()
     expect(page.get_by_text("is now in force")).to_be_visible()
     expect(page.locator(".badge")).to_contain_text("Active")

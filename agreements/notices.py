@@ -1,0 +1,47 @@
+"""Who hears of a version's review: its approvers when it awaits their signature, its writers when an
+approver sends it back (in the app, and by e-mail through the outbox: slaportal.notices)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from agreements.models import AgreementVersion, VersionEvent
+from agreements.permissions import SIGNER_ROLES
+from slaportal.notices import notify
+from slaportal.roles import users_with
+
+
+def _url(version: AgreementVersion) -> str:
+    return reverse("agreements:version", args=[version.agreement_id, version.number])
+
+
+def tell_signers(version: AgreementVersion, *, now: datetime) -> None:
+    """The version was submitted: everyone who may sign for a side is asked to."""
+    for side, role in SIGNER_ROLES.items():
+        notify(
+            users_with(role),
+            text=f"{version.agreement} {version.label} awaits your signature for {side}.",
+            url=_url(version),
+            now=now,
+            subject=f"[SLA Portal] To sign: {version.agreement} {version.label}",
+        )
+
+
+def tell_writers(version: AgreementVersion, *, by: Any, comment: str, now: datetime) -> None:
+    """The version was sent back to draft: whoever started or edited it hears why."""
+    editors = VersionEvent.objects.filter(version=version, kind=VersionEvent.Kind.EDITED).values("actor")
+    writers = get_user_model().objects.filter(pk__in=editors) | get_user_model().objects.filter(
+        pk=version.created_by_id
+    )
+    who = by.get_full_name() or by.get_username() if by else "An approver"
+    notify(
+        [writer for writer in writers.distinct() if writer != by],
+        text=f"{who} sent {version.agreement} {version.label} back to draft: “{comment[:300]}”",
+        url=_url(version),
+        now=now,
+        subject=f"[SLA Portal] Sent back: {version.agreement} {version.label}",
+    )

@@ -1,0 +1,49 @@
+"""Approvers hear when a version awaits their signature; its writers when it is sent back."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from agreements import services
+from integrations.models import Outbox
+from slaportal.models import Notice
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def submitted(pipeline, marketer):
+    draft = services.version_create_draft(agreement=pipeline, actor=marketer)
+    services.version_update_section(
+        version=draft,
+        key="icp",
+        data={"criteria": [{"field": "company_employees", "op": "gte", "value": 100}]},
+        prose="",
+        actor=marketer,
+    )
+    services.version_submit(version=draft, actor=marketer)
+    return draft
+
+
+def test_both_sides_approvers_are_asked_to_sign(submitted, marketing_approver, manager, client):
+    asked = {n.user: n.text for n in Notice.objects.filter(text__contains=f"{submitted.label} awaits")}
+    assert asked[marketing_approver].endswith("awaits your signature for marketing.")
+    assert asked[manager].endswith("awaits your signature for sales.")
+    mails = Outbox.objects.filter(channel="email", payload__subject__endswith=f"{submitted.label}")
+    assert mails.count() == 2
+    client.force_login(manager)
+    page = client.get(reverse("home")).content.decode()
+    assert "SLA versions awaiting my signature (1)" in page
+    assert "to sign for sales" in page
+
+
+def test_the_writer_hears_why_the_draft_was_sent_back(submitted, marketer, manager, client):
+    services.version_return_to_draft(version=submitted, actor=manager, comment="Too strict for SMB.")
+    (told,) = Notice.objects.filter(user=marketer, text__contains="back to draft")
+    assert "“Too strict for SMB.”" in told.text
+    assert not Notice.objects.filter(user=manager, text__contains="back to draft").exists()
+    client.force_login(marketer)
+    page = client.get(reverse("home")).content.decode()
+    assert "Drafts sent back to me (1)" in page
+    assert "Too strict for SMB." in page
