@@ -83,7 +83,7 @@ def test_an_escalated_lead_tells_its_new_owner_in_the_app(pipeline, rep, other_r
 def test_notices_are_listed_and_marked_read(client, pipeline, rep):
     make_lead(external_id="N1", now=MONDAY_10, activities=WARM)
     client.force_login(rep)
-    assert 'class="badge in_review">1<' in client.get(reverse("notices")).content.decode()
+    assert 'class="count">1<' in client.get(reverse("notices")).content.decode()
     client.post(reverse("notices_read"))
     assert not Notice.objects.filter(user=rep, read_at__isnull=True).exists()
     assert "All notices marked as read." in client.get(reverse("notices")).content.decode()
