@@ -19,11 +19,19 @@ def _url(version: AgreementVersion) -> str:
     return reverse("agreements:version", args=[version.agreement_id, version.number])
 
 
+def signers(version: AgreementVersion, side: str) -> list[Any]:
+    """Who signs `side` of the agreement: its approvers in that side's team, any approver when the team
+    has none (as escalation finds a sales manager)."""
+    team_id = version.agreement.marketing_team_id if side == "marketing" else version.agreement.sales_team_id
+    holders = users_with(SIGNER_ROLES[side])
+    return list(holders.filter(memberships__team_id=team_id).distinct()) or list(holders)
+
+
 def tell_signers(version: AgreementVersion, *, now: datetime) -> None:
-    """The version was submitted: everyone who may sign for a side is asked to."""
-    for side, role in SIGNER_ROLES.items():
+    """The version was submitted: the approvers of each side are asked to sign."""
+    for side in SIGNER_ROLES:
         notify(
-            users_with(role),
+            signers(version, side),
             text=f"{version.agreement} {version.label} awaits your signature for {side}.",
             url=_url(version),
             now=now,

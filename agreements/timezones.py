@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db.models import Q
@@ -35,7 +36,11 @@ class UserTimeZone:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            timezone.activate(time_zone_of(user, sla_time_zone))
+            try:
+                timezone.activate(time_zone_of(user, sla_time_zone))
+            except (ZoneInfoNotFoundError, ValueError):
+                # A stored zone this machine's tz database no longer knows: the SLA's, not a broken page.
+                timezone.activate(sla_time_zone(user))
             # For the settings page, which names the zone a blank choice stands for.
             request.sla_time_zone = lambda: sla_time_zone(user)
         try:

@@ -8,7 +8,7 @@ from django import forms
 
 from leads import limits
 from leads.models import Lead, Temperature
-from leads.selectors import SORTS, available_reps
+from leads.selectors import DEFAULT_SORT, SORTS, available_reps
 
 
 class LeadFilterForm(forms.Form):
@@ -40,12 +40,13 @@ class LeadFilterForm(forms.Form):
                 *[(u, u) for u in owners],
             ]
         self.fields["source"].choices = [("", "Any source"), *[(s, s) for s in sources]]
-        self.fields["sort"].choices = [("", "Last update, newest first")] + [
+        # The default first, so a list with no sort chosen shows it.
+        choices = [
             (f"{way}{key}", words)
             for key, pair in SORT_LABELS.items()
             for way, words in zip(("", "-"), pair, strict=True)
-            if f"{way}{key}" != "-updated"
         ]
+        self.fields["sort"].choices = sorted(choices, key=lambda choice: choice[0] != DEFAULT_SORT)
         self.fields["sort"].error_messages["invalid_choice"] = "Sort by one of the table's columns."
 
 

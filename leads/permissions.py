@@ -20,15 +20,18 @@ def can_view_all(user: Any) -> bool:
 
 
 def can_view_lead(user: Any, lead: Any) -> bool:
-    """Marketing and managers see every lead; a rep the leads they own or have acted on (their history:
-    a lead they rejected or closed stays theirs to look at)."""
+    """Marketing and managers see every lead; a rep the leads they own, and those they handed back while
+    no one else owns them (their history)."""
     if can_view_all(user):
         return True
     if not has_role(user, Role.SALES_REP):
         return False
     from leads.models import LeadEvent  # the models import nothing of this module; this keeps it so
 
-    return lead.owner_id == user.pk or LeadEvent.objects.filter(lead_id=lead.pk, actor=user).exists()
+    if lead.owner_id is not None:
+        return lead.owner_id == user.pk
+    # No one owns it since they handed it back: it stays in their history (leads.selectors.handled_by).
+    return LeadEvent.objects.filter(lead_id=lead.pk, actor=user).exists()
 
 
 def is_manager(user: Any) -> bool:

@@ -42,8 +42,10 @@ LIST_FILTERS = ("status", "marketing_temperature", "icp_fit", "owner", "source")
 
 
 def handled_by(user: Any) -> Q:
-    """The leads a rep owns or has acted on: their history, which a rejected or closed lead stays in."""
-    return Q(owner=user) | Q(Exists(LeadEvent.objects.filter(lead=OuterRef("pk"), actor=user)))
+    """A rep's leads: those they own (in every status, closed ones too), and those they handed back
+    (rejected) while no one else owns them. A lead given to someone else is theirs no longer."""
+    acted = Exists(LeadEvent.objects.filter(lead=OuterRef("pk"), actor=user))
+    return Q(owner=user) | Q(acted, owner__isnull=True)
 
 
 def leads_visible_to(*, user: Any) -> QuerySet[Lead]:

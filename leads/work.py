@@ -47,7 +47,12 @@ def _to_sign(user: Any) -> list[tuple[AgreementVersion, list[str]]]:
     unsigned = Q(pk__in=[])
     for side in sides:
         unsigned |= Q(**{f"{side}_signed_by__isnull": True})
-    versions = AgreementVersion.objects.filter(unsigned, status=Version.IN_REVIEW).select_related("agreement")
+    # One person signs one side only: a version they signed already waits for someone else.
+    versions = (
+        AgreementVersion.objects.filter(unsigned, status=Version.IN_REVIEW)
+        .exclude(Q(marketing_signed_by=user) | Q(sales_signed_by=user))
+        .select_related("agreement")
+    )
     return [
         (version, [side for side in sides if getattr(version, f"{side}_signed_by_id") is None])
         for version in versions.order_by("submitted_at")[:SHOWN]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from agreements.models import Agreement, Team, TeamMember
 from leads.models import Lead, LeadEvent
@@ -43,9 +43,13 @@ class Scope:
         through the (small) versions table rather than the leads table spares a join with every lead.
         """
         events = LeadEvent.objects.filter(sla_version__agreement_id__in=self.agreement_ids)
-        # A rejection its rep took back at once (leads.services.lead_undo_reject) never happened for the
-        # figures. (A positive filter: excluding on a missing JSON key would drop every other rejection.)
-        events = events.filter(~Q(kind=Kind.REJECTED) | Q(details__undone__isnull=True))
+        # A rejection its rep took back at once never happened for the figures. An undo is only allowed
+        # while the rejection is the lead's latest event (leads.services.lead_undo_reject), so a rejection
+        # was taken back exactly when the lead's next event is the undo.
+        following = LeadEvent.objects.filter(lead=OuterRef("lead"), pk__gt=OuterRef("pk")).order_by("pk")
+        events = events.alias(next_kind=Subquery(following.values("kind")[:1])).filter(
+            ~Q(kind=Kind.REJECTED) | Q(next_kind__isnull=True) | ~Q(next_kind=Kind.REJECTION_UNDONE)
+        )
         return events.filter(self.members_behind()) if self.by_members else events
 
     def members_behind(self) -> Q:

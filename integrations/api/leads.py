@@ -146,8 +146,8 @@ class LeadListCreateView(StrictQuery, generics.ListAPIView):
     @extend_schema(
         summary="List leads",
         description="The leads you may see, most recently updated first: a sales rep sees the leads they "
-        "own; marketing, sales managers and admins see every lead. Filters combine; follow `next` for the "
-        "following pages.",
+        "own and those they rejected while no one else owns them; marketing, sales managers and admins "
+        "see every lead. Filters combine; follow `next` for the following pages.",
         responses={200: LeadSerializer(many=True), (400, PROBLEM): ProblemSerializer, **COMMON_ERRORS},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -192,7 +192,7 @@ class LeadDetailView(StrictQuery, APIView):
     @extend_schema(
         summary="A lead",
         description="The lead, with its last evaluation against the SLA clause by clause. A sales rep sees "
-        "only the leads they own.",
+        "only the leads they own and those they rejected while no one else owns them.",
         parameters=[LEAD_ID],
         responses={200: LeadSerializer, (404, PROBLEM): ProblemSerializer, **COMMON_ERRORS},
     )

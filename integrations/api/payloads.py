@@ -71,9 +71,6 @@ class _EventDetails(serializers.Serializer):
         required=False,
         help_text="rejected: the lead's pickup fields as they stood (what undoing the rejection restores).",
     )
-    undone = serializers.BooleanField(
-        required=False, help_text="rejected: true once its owner took the rejection back."
-    )
     rejected_at = serializers.DateTimeField(
         required=False, help_text="rejection_undone: when the rejection taken back was made."
     )

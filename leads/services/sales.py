@@ -169,8 +169,6 @@ def lead_undo_reject(*, lead: Lead, actor: Actor, now: datetime | None = None) -
             details={"rejected_at": utc_iso(event.at)},
             **restored,
         )
-        # Reports count rejections from the events: this one no longer counts.
-        LeadEvent.objects.filter(pk=event.pk).update(details={**event.details, "undone": True})
     return lead
 
 

@@ -106,3 +106,12 @@ def test_each_person_reads_times_in_their_own_zone(client, pipeline, rep):
     assert (
         "Mon 23 Nov 2026, 04:00 EST" in client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
     )
+
+
+def test_a_zone_the_tz_database_no_longer_knows_falls_back_to_the_slas(client, pipeline, rep):
+    from slaportal.models import Preferences
+
+    Preferences.objects.create(user=rep, time_zone="Mars/Olympus_Mons")
+    client.force_login(rep)
+    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("preferences")).status_code == 200
