@@ -106,6 +106,23 @@ def outbox_add(*, channel: str, payload: dict[str, Any], now: datetime | None = 
     return message
 
 
+def outbox_add_many(*, channel: str, payloads: list[dict[str, Any]], now: datetime) -> list[Outbox]:
+    """`outbox_add` for many messages at once: one multi-row insert, one nudge after commit."""
+    messages = Outbox.objects.bulk_create(
+        Outbox(
+            channel=channel,
+            lane=lane_of(channel, payload),
+            payload=payload,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for payload in payloads
+    )
+    if messages:
+        _nudge_after_commit()
+    return messages
+
+
 def outbox_email(*, to: list[str], subject: str, body: str, now: datetime | None = None) -> Outbox | None:
     recipients = sorted({address for address in to if address})
     if not recipients:
@@ -113,6 +130,16 @@ def outbox_email(*, to: list[str], subject: str, body: str, now: datetime | None
     return outbox_add(
         channel=Outbox.Channel.EMAIL, payload={"to": recipients, "subject": subject, "body": body}, now=now
     )
+
+
+def outbox_email_many(mails: list[tuple[list[str], str, str]], *, now: datetime) -> list[Outbox]:
+    """`outbox_email` for many (to, subject, body) at once: one insert."""
+    payloads = []
+    for to, subject, body in mails:
+        recipients = sorted({address for address in to if address})
+        if recipients:
+            payloads.append({"to": recipients, "subject": subject, "body": body})
+    return outbox_add_many(channel=Outbox.Channel.EMAIL, payloads=payloads, now=now)
 
 
 ERASED = "[erased]"

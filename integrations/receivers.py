@@ -10,9 +10,9 @@ from django.conf import settings
 from django.dispatch import receiver
 from django.urls import reverse
 
-from integrations.outbox import outbox_email, outbox_forget_lead
-from integrations.webhooks import event_data, webhooks_emit
-from slaportal.publishing import happened, notice
+from integrations.outbox import outbox_email, outbox_email_many, outbox_forget_lead
+from integrations.webhooks import event_data, webhooks_emit, webhooks_emit_many
+from slaportal.publishing import Mail, Publication, happened, happened_many, notice, notice_many
 
 
 @receiver(happened, dispatch_uid="integrations.webhooks")
@@ -30,11 +30,27 @@ def webhooks_for_event(
     webhooks_emit(event, lambda: event_data(subject, sla, details), now=now)
 
 
+@receiver(happened_many, dispatch_uid="integrations.webhooks_many")
+def webhooks_for_events(
+    sender: Any, *, event: str, publications: list[Publication], now: datetime, **kwargs: Any
+) -> None:
+    builds = [lambda p=p: event_data(p.subject, p.sla, p.details) for p in publications]
+    webhooks_emit_many(event, builds, now=now)
+    if event == "lead.erased":
+        for publication in publications:
+            forget_erased_lead(sender, event=event, subject=publication.subject)
+
+
 @receiver(notice, dispatch_uid="integrations.mail")
 def mail_for_notice(
     sender: Any, *, to: list[str], subject: str, body: str, now: datetime, **kwargs: Any
 ) -> None:
     outbox_email(to=to, subject=subject, body=body, now=now)
+
+
+@receiver(notice_many, dispatch_uid="integrations.mail_many")
+def mail_for_notices(sender: Any, *, mails: list[Mail], now: datetime, **kwargs: Any) -> None:
+    outbox_email_many([(m.to, m.subject, m.body) for m in mails], now=now)
 
 
 @receiver(happened, dispatch_uid="integrations.erasure")

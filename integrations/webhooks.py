@@ -38,7 +38,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from integrations.api.serializers import LeadSerializer
 from integrations.models import Outbox, WebhookSubscription
 from integrations.netguard import guarded_open
-from integrations.outbox import SENDERS, Undeliverable, lane_of, outbox_add, outbox_email
+from integrations.outbox import SENDERS, Undeliverable, lane_of, outbox_add, outbox_add_many, outbox_email
 from leads.models import Lead
 from reporting.models import MonthlyReport
 from slaportal.formats import utc_iso
@@ -130,6 +130,24 @@ def webhooks_emit(
     for subscription in subscriptions:
         _queue(subscription, event, body, now)
     return len(subscriptions)
+
+
+def webhooks_emit_many(event: str, data: list[Callable[[], dict[str, Any]]], *, now: datetime) -> int:
+    """`webhooks_emit` for many subjects of one event (a batch transition): one check of who subscribes,
+    one multi-row insert of the deliveries, one nudge."""
+    subscriptions = [
+        s
+        for s in WebhookSubscription.objects.filter(is_active=True).only("pk", "events")
+        if event in s.events
+    ]
+    if not subscriptions or not data:
+        return 0
+    payloads = [
+        {"subscription": subscription.pk, "event": event, "body": _body(event, build(), now)}
+        for build in data
+        for subscription in subscriptions
+    ]
+    return len(outbox_add_many(channel=Outbox.Channel.WEBHOOK, payloads=payloads, now=now))
 
 
 def _body(event: str, data: dict[str, Any], now: datetime) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from slaportal.models import Notice
-from slaportal.publishing import tell
+from slaportal.publishing import Mail, tell, tell_many
 
 
 def notify(
@@ -28,6 +28,24 @@ def notify(
     if emails:
         link = f"{settings.SITE_URL.rstrip('/')}{url}" if url else ""
         tell(to=emails, subject=subject or text[:120], body=f"{text}\n\n{link}".strip(), now=now)
+    return notices
+
+
+def notify_many(notes: list[tuple[Any, str, str, str]], *, now: datetime, email: bool = True) -> list[Notice]:
+    """`notify` for many (user, text, url, subject) at once, each with its e-mail: two inserts."""
+    notes = [note for note in notes if note[0] is not None and note[0].is_active]
+    notices = Notice.objects.bulk_create(
+        Notice(user=user, text=text[:500], url=url, created_at=now) for user, text, url, _ in notes
+    )
+    site = settings.SITE_URL.rstrip("/")
+    tell_many(
+        [
+            Mail([user.email], subject or text[:120], f"{text}\n\n{site}{url}".strip())
+            for user, text, url, subject in notes
+            if user.email and email
+        ],
+        now=now,
+    )
     return notices
 
 

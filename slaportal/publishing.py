@@ -8,6 +8,7 @@ subscribers for events, the outbox's mail sender for notices.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +61,49 @@ def publish(
     happened.send(
         sender=type(subject), event=event, subject=subject, sla=sla or {}, details=details or {}, now=now
     )
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One subject's part of an event published for many at once (a batch transition)."""
+
+    subject: Any
+    sla: dict[str, Any]
+    details: dict[str, Any]
+
+
+# event: a name of EVENTS; publications: each subject with its sla and details; now: the clock.
+happened_many = Signal()
+
+
+def publish_many(event: str, publications: list[Publication], *, now: datetime) -> None:
+    """`publish` for many subjects of one event: a receiver can answer them all at once (one check of
+    who subscribes, one multi-row insert)."""
+    if event not in EVENTS:
+        raise ValueError(f"{event!r} is not in the catalogue of events (slaportal.publishing.EVENTS).")
+    _in_the_change()
+    if publications:
+        happened_many.send(
+            sender=type(publications[0].subject), event=event, publications=publications, now=now
+        )
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: list[str]
+    subject: str
+    body: str
+
+
+# mails: the Mail of each notice; now: the clock of the change.
+notice_many = Signal()
+
+
+def tell_many(mails: list[Mail], *, now: datetime) -> None:
+    """`tell` for many notices at once (a batch transition): one multi-row insert."""
+    _in_the_change()
+    if mails:
+        notice_many.send(sender=None, mails=mails, now=now)
 
 
 def tell(*, to: list[str], subject: str, body: str, now: datetime) -> None:

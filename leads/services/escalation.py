@@ -16,19 +16,19 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
-from django.urls import reverse
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from agreements.clauses import hours_phrase
 from agreements.selectors import signed_version
 from leads.models import Lead, LeadEvent, PickupNotice
 from leads.services.assignment import Turns, deadline_fields
-from leads.services.notices import tell_new_owner
-from leads.services.transitions import lead_transition, record_event
+from leads.services.notices import lead_path, new_owner_note
+from leads.services.transitions import Move, lead_transition, leads_transition, record_event
 from leads.services.vocabulary import Actor, TransitionConflict
 from slaportal.formats import utc_iso
-from slaportal.publishing import tell
+from slaportal.notices import notify_many
+from slaportal.publishing import Mail, tell, tell_many
 from slaportal.roles import Role
 
 Status = Lead.Status
@@ -42,7 +42,7 @@ class SweepResult:
 
 
 def _lead_url(lead: Lead) -> str:
-    return settings.SITE_URL + reverse("leads:detail", args=[lead.pk])
+    return settings.SITE_URL + lead_path(lead.pk)
 
 
 def _when(value: datetime | None, version: Any) -> str:
@@ -121,52 +121,78 @@ def leads_escalate_overdue(*, now: datetime | None = None, batch: int = 200) -> 
             if not ids:
                 return result
             mine = _claim_notices(PickupNotice.Kind.BREACH, ids, now)
-            for lead in Lead.objects.filter(pk__in=mine).select_related("owner", "agreement"):
-                _breach(lead, now, sweep)
-                result.breached += 1
+            leads = list(Lead.objects.filter(pk__in=mine).select_related("owner", "agreement").order_by("pk"))
+            result.breached += _breach(leads, now, sweep)
             sweep.turns.save()
 
 
-def _breach(lead: Lead, now: datetime, sweep: _Sweep) -> None:
+def _breach(leads: list[Lead], now: datetime, sweep: _Sweep) -> int:
+    """Escalate a batch of overdue leads in one transition (leads_transition), then tell who must hear."""
+    moves, plans = [], []
+    for lead in leads:
+        version = signed_version(lead.sla_version_id)
+        handoff = version.clauses.handoff
+        managers = sweep.managers(lead)
+        turns = sweep.turns.of(lead.agreement)
+        new_owner = turns.next(exclude_user_id=lead.owner_id) if handoff.escalation_reassign else None
+        if new_owner is not None:
+            changes = {"owner": new_owner, **deadline_fields(version, lead.handoff_temperature, now)}
+            outcome = f"It was reassigned to {new_owner.username}, who must pick it up by {{deadline}}."
+        elif handoff.escalation_reassign:
+            # No other rep is available: the lead waits with the sales manager, with no new deadline.
+            changes = {
+                "owner": managers[0] if managers else None,
+                "pickup_deadline": None,
+                "reminder_at": None,
+            }
+            outcome = "No other rep is available, so it is now with the sales manager."
+        else:
+            changes = {"reminder_at": None}
+            outcome = "It stays with its owner; the SLA does not reassign it."
+        moves.append(
+            Move(
+                lead=lead,
+                to=Status.HANDED_OFF,
+                # Plain values, not F() + 1: the claim holds these rows locked, so what was read stands.
+                changes={
+                    **changes,
+                    "pickup_breaches": lead.pickup_breaches + 1,
+                    "assignment_no": lead.assignment_no + (1 if "owner" in changes else 0),
+                },
+                details={
+                    "missed_by": lead.owner.username if lead.owner else None,
+                    "deadline": utc_iso(lead.pickup_deadline),
+                    "new_owner": changes["owner"].username if changes.get("owner") else None,
+                },
+                clause="handoff.escalation",
+                version=version,
+                expected_owner_id=lead.owner_id,
+            )
+        )
+        plans.append((lead.owner, lead.handed_off_at, managers, outcome))
+    escalated = leads_transition(
+        moves=moves, actor=Actor.system(), kind=Kind.BREACHED, action="escalate", now=now
+    )
+    mails, notes = [], []
+    for lead, (missed_by, handed_off_at, managers, outcome) in zip(escalated, plans, strict=True):
+        mails.append(_breach_mail(lead, missed_by, handed_off_at, managers, outcome))
+        if lead.owner and lead.owner != missed_by:
+            # The e-mail already tells the new owner; this is its in-app twin.
+            notes.append(new_owner_note(lead, "was escalated to you (a missed pickup deadline)"))
+    tell_many(mails, now=now)
+    notify_many(notes, now=now, email=False)
+    return len(escalated)
+
+
+def _breach_mail(
+    lead: Lead, missed_by: Any, handed_off_at: datetime | None, managers: list[Any], outcome: str
+) -> Mail:
     version = signed_version(lead.sla_version_id)
     handoff = version.clauses.handoff
-    missed_by = lead.owner
-    managers = sweep.managers(lead)
-    turns = sweep.turns.of(lead.agreement)
-    new_owner = turns.next(exclude_user_id=lead.owner_id) if handoff.escalation_reassign else None
-    if new_owner is not None:
-        changes = {"owner": new_owner, **deadline_fields(version, lead.handoff_temperature, now)}
-        outcome = f"It was reassigned to {new_owner.username}, who must pick it up by {{deadline}}."
-    elif handoff.escalation_reassign:
-        # No other rep is available: the lead waits with the sales manager, with no new deadline.
-        changes = {"owner": managers[0] if managers else None, "pickup_deadline": None, "reminder_at": None}
-        outcome = "No other rep is available, so it is now with the sales manager."
-    else:
-        changes = {"reminder_at": None}
-        outcome = "It stays with its owner; the SLA does not reassign it."
-    lead = lead_transition(
-        lead=lead,
-        to=Status.HANDED_OFF,
-        actor=Actor.system(),
-        kind=Kind.BREACHED,
-        action="escalate",
-        now=now,
-        expected_owner_id=lead.owner_id,
-        version=version,
-        clause="handoff.escalation",
-        details={
-            "missed_by": missed_by.username if missed_by else None,
-            "deadline": utc_iso(lead.pickup_deadline),
-            "new_owner": changes["owner"].username if changes.get("owner") else None,
-        },
-        pickup_breaches=F("pickup_breaches") + 1,
-        assignment_no=F("assignment_no") + (1 if "owner" in changes else 0),
-        **changes,
-    )
     hours = handoff.pickup_hours.get(lead.handoff_temperature)
     body = (
         f"{lead} ({lead.company_name or 'no company'}) was handed off to sales on "
-        f"{_when(lead.handed_off_at, version)} as a {lead.handoff_temperature} lead.\n\n"
+        f"{_when(handed_off_at, version)} as a {lead.handoff_temperature} lead.\n\n"
         f"Under SLA v{version.number} §handoff.pickup.{lead.handoff_temperature} "
         f"it had to be picked up within "
         f"{hours_phrase(hours) if hours else 'the agreed time'}"
@@ -179,10 +205,7 @@ def _breach(lead: Lead, now: datetime, sweep: _Sweep) -> None:
         recipients += [m.email for m in managers]
     if lead.owner and lead.owner != missed_by:
         recipients.append(lead.owner.email)
-    tell(to=recipients, subject=f"[SLA Portal] Pickup deadline missed: {lead}", body=body, now=now)
-    if lead.owner and lead.owner != missed_by:
-        # The e-mail above already told the new owner; this is the in-app twin.
-        tell_new_owner(lead, how="was escalated to you (a missed pickup deadline)", now=now, email=False)
+    return Mail(recipients, f"[SLA Portal] Pickup deadline missed: {lead}", body)
 
 
 def leads_send_reminders(*, now: datetime | None = None, batch: int = 200) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
@@ -10,6 +12,16 @@ from django.utils import timezone
 from agreements.selectors import signed_version
 from leads.models import Lead
 from slaportal.notices import notify
+
+
+@lru_cache(maxsize=1)
+def _lead_path_template() -> str:
+    return reverse("leads:detail", args=[987654321]).replace("987654321", "{}")
+
+
+def lead_path(lead_id: int) -> str:
+    """The lead page's path; reverse() once, not once per lead of a thousand-lead sweep."""
+    return _lead_path_template().format(int(lead_id))
 
 
 def _due(lead: Lead) -> str:
@@ -20,16 +32,21 @@ def _due(lead: Lead) -> str:
     return "pick it up by " + timezone.localtime(lead.pickup_deadline, zone).strftime("%a %-d %b, %H:%M %Z")
 
 
+def new_owner_note(lead: Lead, how: str) -> tuple[Any, str, str, str]:
+    """What the lead's owner is told (user, text, url, e-mail subject). `how`: "was handed off to you",
+    "was given to you by ann"."""
+    company = f" ({lead.company_name})" if lead.company_name else ""
+    return (
+        lead.owner,
+        f"{lead}{company} {how}: {_due(lead)}.",
+        lead_path(lead.pk),
+        f"[SLA Portal] A lead for you: {lead}",
+    )
+
+
 def tell_new_owner(lead: Lead, *, how: str, now: datetime, email: bool = True) -> None:
-    """`how`: "was handed off to you", "was given to you by ann". Call inside the change's transaction."""
+    """Tell the lead's owner it is theirs now. Call inside the change's transaction."""
     if lead.owner is None:
         return
-    company = f" ({lead.company_name})" if lead.company_name else ""
-    notify(
-        [lead.owner],
-        text=f"{lead}{company} {how}: {_due(lead)}.",
-        url=reverse("leads:detail", args=[lead.pk]),
-        now=now,
-        subject=f"[SLA Portal] A lead for you: {lead}",
-        email=email,
-    )
+    user, text, url, subject = new_owner_note(lead, how)
+    notify([user], text=text, url=url, now=now, subject=subject, email=email)

@@ -9,17 +9,19 @@ views, the templates and the services alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Case, ExpressionWrapper, F, Model, Q, Value, When
 
 from agreements.models import AgreementVersion
 from leads import permissions
 from leads.models import Lead, LeadEvent
+from leads.services import batch_sql
 from leads.services.vocabulary import Actor, NotAllowed, TransitionConflict, TransitionRefused
-from slaportal.publishing import publish
+from slaportal.publishing import Publication, publish, publish_many
 
 Status = Lead.Status
 Kind = LeadEvent.Kind
@@ -59,6 +61,127 @@ REJECTED_STATUSES = frozenset(TRANSITIONS[Kind.REJECTED][Status.HANDED_OFF])
 FEEDBACK_STATUSES = frozenset({Status.ACCEPTED, Status.QUALIFIED, Status.WON, Status.LOST})
 
 
+@dataclass
+class Move:
+    """One lead's part of a transition: where it goes and what else changes (a value, or an expression
+    such as F("pickup_breaches") + 1), and what its event records."""
+
+    lead: Lead
+    to: str
+    changes: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    clause: str = ""
+    reason: str = ""
+    version: AgreementVersion | None = None
+    expected_owner_id: int | object | None = ...
+
+
+def _column(name: str, value: Any) -> tuple[str, Any]:
+    """A change as a column and a value the UPDATE can take (a related object by its id)."""
+    field_ = Lead._meta.get_field(name)
+    if field_.is_relation:
+        return field_.attname, value.pk if isinstance(value, Model) else value
+    return name, value
+
+
+def _set(moves: list[Move], column: str) -> Any:
+    """The value of `column` for each lead of `moves`: one value, or one CASE over the leads."""
+    values = [move.changes[column] for move in moves]
+    # Expressions compare by what they compute: F("n") + 1 equals F("n") + 1.
+    if all(v == values[0] and type(v) is type(values[0]) for v in values):
+        return values[0]
+    output = Lead._meta.get_field(column)
+
+    def typed(value: Any) -> Any:
+        if hasattr(value, "resolve_expression"):
+            return ExpressionWrapper(value, output_field=output)
+        return Value(value, output_field=output)
+
+    whens = [When(pk=move.lead.pk, then=typed(v)) for move, v in zip(moves, values, strict=True)]
+    return Case(*whens, default=F(column), output_field=output)
+
+
+def leads_transition(*, moves: list[Move], actor: Actor, kind: str, action: str, now: datetime) -> list[Lead]:
+    """Move each lead of `moves` from the status it was read with, atomically and all at once: one guarded
+    UPDATE, one multi-row INSERT of their events, one re-read, one publication. Each lead must still be in
+    the status (and with the owner, where the move expects one) it was read with; otherwise nothing is
+    written and TransitionConflict names the first lead that moved (the batch of one: `lead_transition`).
+    """
+    if not moves:
+        return []
+    for move in moves:
+        if move.to not in TRANSITIONS[kind].get(move.lead.status, ()):
+            raise TransitionRefused(action=action, current=move.lead.status)
+        move.changes = dict(_column(name, value) for name, value in move.changes.items())
+    columns = sorted({column for move in moves for column in move.changes})
+    fast = len(moves) > 1 and batch_sql.applies([move.changes for move in moves])
+    if not fast:
+        for move in moves:  # a column a move leaves alone keeps its value
+            for column in columns:
+                move.changes.setdefault(column, F(column))
+    # The guard: each lead as its mover read it, grouped by what that was (usually one group).
+    seen: dict[tuple[str, Any], list[int]] = {}
+    for move in moves:
+        seen.setdefault((move.lead.status, move.expected_owner_id), []).append(move.lead.pk)
+    guard = Q(pk__in=[])
+    for (status, owner), ids in seen.items():
+        guard |= Q(pk__in=ids, status=status) & (Q() if owner is ... else Q(owner_id=owner))
+    ids = [move.lead.pk for move in moves]
+    with transaction.atomic():
+        if fast:
+            rows = [(m.lead.pk, m.lead.status, m.expected_owner_id, m.to, m.changes) for m in moves]
+            moved = set(ids) - batch_sql.update_each(rows, columns, now)
+        else:
+            updates = {column: _set(moves, column) for column in columns}
+            updated = Lead.objects.filter(guard).update(status=_set_status(moves), updated_at=now, **updates)
+            moved = set()
+            if updated != len(moves):
+                moved = set(ids) - set(Lead.objects.filter(guard).values_list("pk", flat=True)) or set(ids)
+        if moved:
+            # Nothing of the batch is kept: the caller reads the leads again and decides.
+            raise TransitionConflict(min(moved), action)
+        LeadEvent.objects.bulk_create(
+            LeadEvent(
+                lead_id=move.lead.pk,
+                kind=kind,
+                at=now,
+                actor_type=actor.type,
+                actor=actor.user,
+                from_status=move.lead.status,
+                to_status=move.to,
+                sla_version=move.version,
+                clause=move.clause,
+                reason=move.reason,
+                details=move.details,
+            )
+            for move in moves
+        )
+        fresh = Lead.objects.select_related("owner").in_bulk(ids)
+        leads = [fresh[pk] for pk in ids]
+        if kind in PUBLISHED_EVENTS:
+            publish_many(
+                PUBLISHED_EVENTS[kind],
+                [
+                    Publication(
+                        subject=lead,
+                        sla={
+                            "version": move.version.number if move.version else None,
+                            "clause": move.clause,
+                            "reason": move.reason,
+                        },
+                        details=move.details,
+                    )
+                    for lead, move in zip(leads, moves, strict=True)
+                ],
+                now=now,
+            )
+    return leads
+
+
+def _set_status(moves: list[Move]) -> Any:
+    return _set([Move(lead=m.lead, to=m.to, changes={"status": m.to}) for m in moves], "status")
+
+
 def lead_transition(
     *,
     lead: Lead,
@@ -74,34 +197,15 @@ def lead_transition(
     details: dict[str, Any] | None = None,
     **changes: Any,
 ) -> Lead:
-    """Move `lead` from the status it was read with to `to`, atomically, with its event.
+    """Move `lead` from the status it was read with to `to`, atomically, with its event: the batch of one.
 
     `expected_owner_id` (when given) must still own the lead at the moment of the write.
     """
-    current = lead.status
-    if to not in TRANSITIONS[kind].get(current, ()):
-        raise TransitionRefused(action=action, current=current)
-    with transaction.atomic():
-        rows = Lead.objects.filter(pk=lead.pk, status=current)
-        if expected_owner_id is not ...:
-            rows = rows.filter(owner_id=expected_owner_id)
-        if rows.update(status=to, updated_at=now, **changes) != 1:
-            raise TransitionConflict(lead.pk, action)
-        LeadEvent.objects.create(
-            lead_id=lead.pk,
-            kind=kind,
-            at=now,
-            actor_type=actor.type,
-            actor=actor.user,
-            from_status=current,
-            to_status=to,
-            sla_version=version,
-            clause=clause,
-            reason=reason,
-            details=details or {},
-        )
-        lead.refresh_from_db()
-        _publish(kind, lead, version, clause, reason, details or {}, now)
+    move = Move(lead, to, changes, details or {}, clause, reason, version, expected_owner_id)
+    (moved,) = leads_transition(moves=[move], actor=actor, kind=kind, action=action, now=now)
+    # Callers hold on to the object they passed in: it reads as the lead now is.
+    lead.__dict__.update({k: v for k, v in moved.__dict__.items() if k != "_state"})
+    lead._state.fields_cache = moved._state.fields_cache
     return lead
 
 
