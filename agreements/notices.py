@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from agreements.models import AgreementVersion, VersionEvent
 from agreements.permissions import SIGNER_ROLES
+from slaportal.models import Notice
 from slaportal.notices import notify
 from slaportal.roles import users_with
 
@@ -37,6 +38,20 @@ def tell_signers(version: AgreementVersion, *, now: datetime) -> None:
             now=now,
             subject=f"[SLA Portal] To sign: {version.agreement} {version.label}",
         )
+
+
+def settle_signature(version: AgreementVersion, *, side: str, now: datetime) -> None:
+    """`side` signed (or nobody needs to any more): its requests to sign are read, for everyone asked."""
+    Notice.objects.filter(
+        url=_url(version), read_at__isnull=True, text__endswith=f"awaits your signature for {side}."
+    ).update(read_at=now)
+
+
+def settle_sent_back(version: AgreementVersion, *, now: datetime) -> None:
+    """The draft went back to review: the notices that it had been sent back are read."""
+    Notice.objects.filter(url=_url(version), read_at__isnull=True, text__contains="back to draft").update(
+        read_at=now
+    )
 
 
 def tell_writers(version: AgreementVersion, *, by: Any, comment: str, now: datetime) -> None:

@@ -202,6 +202,7 @@ def version_submit(*, version: AgreementVersion, actor: Any, now: datetime | Non
     _check_recipients(sections.get("reporting", {}))
     _move(version, expected=Status.DRAFT, to=Status.IN_REVIEW, action="submit", now=now, submitted_at=now)
     _event(version, VersionEvent.Kind.SUBMITTED, actor, now)
+    notices.settle_sent_back(version, now=now)
     notices.tell_signers(version, now=now)
     return version
 
@@ -228,6 +229,7 @@ def version_sign(
     locked.updated_at = now
     locked.save(update_fields=[f"{side}_signed_by", f"{side}_signed_at", "updated_at"])
     _event(locked, VersionEvent.Kind.SIGNED, actor, now, side=side)
+    notices.settle_signature(locked, side=side, now=now)
     if locked.marketing_signed_by_id and locked.sales_signed_by_id:
         _activate(locked, now)
     return locked
@@ -279,5 +281,7 @@ def version_return_to_draft(
         sales_signed_at=None,
     )
     _event(version, VersionEvent.Kind.RETURNED, actor, now, comment=comment[:5000])
+    for side in permissions.SIGNER_ROLES:  # no signature is awaited any more
+        notices.settle_signature(version, side=side, now=now)
     notices.tell_writers(version, by=actor, comment=comment, now=now)
     return version

@@ -109,7 +109,12 @@ def section_detail(request: HttpRequest, agreement_id: int, number: int, key: st
 
 
 def _render_section(
-    request: HttpRequest, version: AgreementVersion, key: str, status: int = 200, error: str = ""
+    request: HttpRequest,
+    version: AgreementVersion,
+    key: str,
+    status: int = 200,
+    error: str = "",
+    saved: str = "",
 ) -> HttpResponse:
     view = selectors.section_view(version.section_map.get(key), key)
     context = {
@@ -117,8 +122,13 @@ def _render_section(
         "section": view,
         "can_edit": version.is_editable and permissions.can_edit(request.user),
         "error": error,
+        "saved": saved,
     }
-    return render(request, "agreements/_section.html", context, status=status)
+    response = render(request, "agreements/_section.html", context, status=status)
+    if saved:
+        # The page's head (Submit, what this version changes) depends on every section: it reloads itself.
+        response["HX-Trigger"] = "sla-saved"
+    return response
 
 
 @role_required(*permissions.EDITOR_ROLES)
@@ -150,7 +160,8 @@ def section_edit(request: HttpRequest, agreement_id: int, number: int, key: str)
                 editor.form.add_error(None, str(exc))
             else:
                 if request.htmx:
-                    return _render_section(request, _version_or_404(agreement_id, number), key)
+                    fresh = _version_or_404(agreement_id, number)
+                    return _render_section(request, fresh, key, saved=f"{section.title} saved.")
                 messages.success(request, f"{section.title} saved.")
                 return redirect(f"{_document_url(version)}#section-{key}")
         status = 422

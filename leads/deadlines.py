@@ -45,6 +45,9 @@ class Countdown:
     @property
     def text(self) -> str:
         if self.overdue:
+            # Out of hours no business time passes: "overdue by 0 business minutes" would read as in time.
+            if self.left < timedelta(minutes=1):
+                return "overdue"
             return f"overdue by {business_phrase(self.left)}"
         left = business_phrase(self.left, round_up=True)
         return f"{left} left" + ("; paused outside business hours" if self.paused else "")

@@ -54,7 +54,7 @@ class LeadFilterForm(forms.Form):
 SORT_LABELS = {
     "name": ("Lead name, A to Z", "Lead name, Z to A"),
     "company": ("Company, A to Z", "Company, Z to A"),
-    "status": ("Status, A to Z", "Status, Z to A"),
+    "status": ("Status, nurture to closed", "Status, closed to nurture"),
     "temperature": ("Temperature, cold first", "Temperature, hot first"),
     "owner": ("Owner, A to Z", "Owner, Z to A"),
     "deadline": ("Pickup deadline, soonest first", "Pickup deadline, latest first"),
@@ -91,7 +91,11 @@ class RejectForm(forms.Form):
     def __init__(self, *args: Any, lead: Lead, **kwargs: Any):
         super().__init__(*args, **kwargs)
         reasons = lead.sla_version.clauses.handoff.rejection_reasons if lead.sla_version else ()
-        self.fields["reason"].choices = [(r.code, r.label) for r in reasons]
+        # Nothing is chosen for the rep: a rejection's reason decides where the lead goes.
+        self.fields["reason"].choices = [("", "Choose a reason…")] + [(r.code, r.label) for r in reasons]
+        self.fields["reason"].error_messages["required"] = "Choose the reason for rejecting the lead."
+        self.fields["note"].label = "Note (required)"
+        self.fields["note"].error_messages["required"] = "Say why, in a few words: marketing learns from it."
 
 
 class QualifyForm(forms.Form):

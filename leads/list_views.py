@@ -81,11 +81,12 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "history": not permissions.can_view_all(request.user),
         "now": timezone.now(),
     }
-    template = (
-        "leads/list.html#lead-table"
-        if request.htmx and request.htmx.target == "lead-table"
-        else "leads/list.html"
-    )
+    in_place = bool(request.htmx and request.htmx.target == "lead-table")
+    if in_place:
+        # A column header sorted the table: the "Sort by" choice outside it says so too (out of band).
+        form.fields["sort"].widget.attrs["hx-swap-oob"] = "true"
+    context["sort_out_of_band"] = in_place
+    template = "leads/list.html#lead-table" if in_place else "leads/list.html"
     return render(request, template, context, status=200 if not form.errors else 400)
 
 

@@ -62,7 +62,8 @@ def leads_visible_to(*, user: Any) -> QuerySet[Lead]:
 SORTS = {
     "name": ("last_name", "first_name"),
     "company": ("company_name",),
-    "status": ("status",),
+    # The pipeline's order (Lead.Status lists it so), not the codes' spelling.
+    "status": (Case(*[When(status=code, then=Value(n)) for n, code in enumerate(Status.values)]),),
     # Cold, warm, hot: by heat, not by the words' spelling.
     "temperature": (
         Case(

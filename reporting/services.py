@@ -92,7 +92,8 @@ def summary(report: MonthlyReport, url: str) -> str:
     for goal in f["goals"]:
         verdict = "met" if goal["met"] else "missed" if goal["met"] is False else "no data"
         lines.append(
-            f"  {goal['department']}: {goal['goal']}: {goal['actual']} of {goal['target']} "
+            f"  {goal['department']}: {goal['goal']}: "
+            f"{'no figure yet' if goal['actual'] is None else goal['actual']} of {goal['target']} "
             f"({verdict}, {goal['clause']})"
         )
     lines += ["", f"The whole report: {url}", f"As CSV: {url}csv/"]

@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings/", views.preferences, name="preferences"),
     path("notices/", views.notices, name="notices"),
     path("notices/read/", views.notices_read, name="notices_read"),
+    path("notices/<id:notice_id>/", views.notice_open, name="notice_open"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("agreements/", include("agreements.urls")),

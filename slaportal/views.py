@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -54,6 +54,20 @@ def notices(request: HttpRequest) -> HttpResponse:
     mine = list(Notice.objects.filter(user=request.user)[:100])
     unread = [notice.pk for notice in mine if notice.read_at is None]
     return render(request, "notices.html", {"notices": mine, "unread": set(unread)})
+
+
+@login_required
+@require_GET
+def notice_open(request: HttpRequest, notice_id: int) -> HttpResponse:
+    """Opening a notice reads it, then shows what it is about."""
+    notice = Notice.objects.filter(user=request.user, pk=notice_id).first()
+    if notice is None:
+        raise Http404("No such notice.")
+    if notice.read_at is None:
+        Notice.objects.filter(pk=notice.pk).update(read_at=timezone.now())
+    # Our own paths only (reverse() wrote them): never a redirect elsewhere.
+    safe = notice.url.startswith("/") and not notice.url.startswith("//")
+    return redirect(notice.url if safe else "notices")
 
 
 @login_required

@@ -92,6 +92,8 @@ TABLE: dict[str, Row] = {
     ),
     "notices": Row("notices", "get", "/notices/", browser(200, SIGNED_IN)),
     "notices read": Row("notices_read", "post", "/notices/read/", browser(302, SIGNED_IN)),
+    # Nobody's notice 987654 (each person opens only their own: tests/leads/test_work.py).
+    "open a notice": Row("notice_open", "get", "/notices/987654/", browser(404, SIGNED_IN)),
     "health": Row("healthz", "get", "/healthz/", everyone(200)),
     "login page": Row("login", "get", "/login/", everyone(200)),
     "logout": Row("logout", "post", "/logout/", everyone(302)),

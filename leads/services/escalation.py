@@ -176,9 +176,23 @@ def _breach(leads: list[Lead], now: datetime, sweep: _Sweep) -> int:
     mails, notes = [], []
     for lead, (missed_by, handed_off_at, managers, outcome) in zip(escalated, plans, strict=True):
         mails.append(_breach_mail(lead, missed_by, handed_off_at, managers, outcome))
+        # The e-mail tells them all; these are its in-app twins.
         if lead.owner and lead.owner != missed_by:
-            # The e-mail already tells the new owner; this is its in-app twin.
             notes.append(new_owner_note(lead, "was escalated to you (a missed pickup deadline)"))
+        now_with = lead.owner.get_username() if lead.owner else "nobody"
+        if missed_by:
+            notes.append(
+                (
+                    missed_by,
+                    f"You missed the pickup deadline of {lead}; it is now with {now_with}.",
+                    lead_path(lead.pk),
+                    "",
+                )
+            )
+        if signed_version(lead.sla_version_id).clauses.handoff.escalation_notify_manager:
+            who = missed_by.get_username() if missed_by else "Nobody"
+            text = f"{who} missed the pickup deadline of {lead}; it is now with {now_with}."
+            notes += [(m, text, lead_path(lead.pk), "") for m in managers if m not in (missed_by, lead.owner)]
     tell_many(mails, now=now)
     notify_many(notes, now=now, email=False)
     return len(escalated)

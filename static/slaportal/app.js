@@ -71,8 +71,11 @@ function recount() {
     if (!words || !windows.length || now > windows[windows.length - 1][1]) continue;
     const overdue = deadline < now;
     badge.classList.toggle("overdue", overdue);
+    const row = badge.closest("tr");
+    if (row && overdue) row.classList.add("overdue");
     if (overdue) {
-      words.textContent = `overdue by ${businessPhrase(within(windows, deadline, now))}`;
+      const late = within(windows, deadline, now);
+      words.textContent = late < 60000 ? "overdue" : `overdue by ${businessPhrase(late)}`;
     } else {
       const open = windows.some(([opens, closes]) => opens <= now && now < closes);
       words.textContent = `${businessPhrase(within(windows, now, deadline), true)} left` +

@@ -47,3 +47,12 @@ def test_the_writer_hears_why_the_draft_was_sent_back(submitted, marketer, manag
     page = client.get(reverse("home")).content.decode()
     assert "Drafts sent back to me (1)" in page
     assert "Too strict for SMB." in page
+
+
+def test_a_request_to_sign_is_settled_once_its_side_signs(submitted, marketing_approver, manager):
+    services.version_sign(version=submitted, side="marketing", actor=marketing_approver)
+    asks = Notice.objects.filter(text__contains=f"{submitted.label} awaits")
+    assert asks.get(user=marketing_approver).read_at is not None
+    assert asks.get(user=manager).read_at is None  # sales has not signed yet
+    services.version_sign(version=submitted, side="sales", actor=manager)
+    assert not asks.filter(read_at__isnull=True).exists()

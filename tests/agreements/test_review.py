@@ -205,7 +205,7 @@ def test_the_review_page_shows_the_confirmation_and_what_changes(client, v2, mar
     assert "I have read Test SLA v2 and sign for sales." in html
     assert 'name="confirm"' in html
     changes = html[html.index('<section class="changes"') : html.index('<section class="review')]
-    assert "What v2 changes in v1, the version in force" in changes
+    assert "What v2 changes from v1, the version in force" in changes
     assert '<ins class="words"><span class="visually-hidden">added: </span>250.</ins>' in changes
     assert "<strong>a <ins" in changes  # Markdown rendered, the changed word marked inside it
     assert "Goals" not in changes.split("Unchanged:")[0]
@@ -286,3 +286,27 @@ def test_the_diff_marks_added_and_removed_rules(active, marketer):
     assert icp.summary == "2 changes: 1 added, 1 removed"
     assert icp.rules[1].right.startswith('<ins class="words"><span class="visually-hidden">added: </span>')
     assert icp.prose[0].left.startswith('<del class="block">')
+
+
+def test_a_section_saved_in_place_says_so_and_has_the_page_head_reload(client, active, marketer):
+    v2 = services.version_create_draft(agreement=active.agreement, actor=marketer)
+    client.force_login(marketer)
+    page = client.get(reverse("agreements:version", args=[active.agreement_id, 2])).content.decode()
+    assert 'hx-trigger="sla-saved from:body"' in page  # the head with Submit listens for saves
+    saved = client.post(
+        edit_url(v2, "icp"),
+        {
+            "prose": "",
+            "criteria-TOTAL_FORMS": "1",
+            "criteria-INITIAL_FORMS": "1",
+            "criteria-0-field": "company_employees",
+            "criteria-0-op": "gte",
+            "criteria-0-value": "75",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert saved.status_code == 200
+    assert saved["HX-Trigger"] == "sla-saved"
+    assert "saved." in saved.content.decode()
+    page = client.get(reverse("agreements:version", args=[active.agreement_id, 2])).content.decode()
+    assert "Nothing to sign yet" not in page

@@ -195,7 +195,7 @@ def test_an_approver_sees_what_changes_and_confirms_the_signature(
     services.version_submit(version=v2, actor=marketer)
     page = login(marketing_approver, f"/agreements/{v2.agreement_id}/v2/")
     changes = page.locator("#changes")
-    expect(changes).to_contain_text("What v2 changes in v1, the version in force")
+    expect(changes).to_contain_text("What v2 changes from v1, the version in force")
     expect(changes.locator("#diff-icp ins", has_text="250.")).to_be_visible()
     expect(changes.locator("#diff-goals")).to_have_count(0)  # unchanged sections are only named
     expect(changes.locator("tr.equal")).to_have_count(0)  # and so are unchanged rules: the document has them

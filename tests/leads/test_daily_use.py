@@ -190,3 +190,12 @@ def test_every_sort_a_column_header_offers_is_accepted(client, pipeline, manager
     client.force_login(manager)
     for sort in ("updated", "-updated", "deadline", "-deadline", "temperature", "-owner"):
         assert client.get(reverse("leads:list"), {"sort": sort}).status_code == 200, sort
+
+
+def test_a_header_sort_in_place_also_updates_the_sort_by_choice(client, pipeline, manager):
+    client.force_login(manager)
+    fragment = client.get(
+        reverse("leads:list"), {"sort": "owner"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="lead-table"
+    ).content.decode()
+    assert 'hx-swap-oob="true"' in fragment
+    assert '<option value="owner" selected>' in fragment

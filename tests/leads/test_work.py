@@ -73,11 +73,33 @@ def test_my_work_runs_a_constant_number_of_queries(client, pipeline, rep, django
     assert len(many) == len(one)
 
 
-def test_an_escalated_lead_tells_its_new_owner_in_the_app(pipeline, rep, other_rep):
+def test_an_escalation_is_told_in_the_app_to_the_new_owner_the_rep_and_the_manager(
+    pipeline, rep, other_rep, manager
+):
+    from tests import factories
+
+    factories.add_member(pipeline.sales_team, manager)
     lead = make_lead(external_id="E1", now=MONDAY_10, activities=WARM)
+    missed_by = lead.owner
     escalation.leads_escalate_overdue(now=MONDAY_10 + timedelta(days=2))
     lead.refresh_from_db()
     assert "was escalated to you" in Notice.objects.filter(user=lead.owner).latest("created_at").text
+    assert "You missed the pickup deadline" in Notice.objects.filter(user=missed_by).latest("created_at").text
+    told = Notice.objects.get(user=manager).text
+    assert told.startswith(f"{missed_by.username} missed the pickup deadline of")
+
+
+def test_opening_a_notice_reads_it_and_goes_to_its_page(client, pipeline, rep, other_rep):
+    make_lead(external_id="O1", now=MONDAY_10, activities=WARM)
+    notice = Notice.objects.get(user=rep)
+    client.force_login(other_rep)
+    assert client.get(reverse("notice_open", args=[notice.pk])).status_code == 404  # not theirs
+    client.force_login(rep)
+    response = client.get(reverse("notice_open", args=[notice.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == notice.url
+    notice.refresh_from_db()
+    assert notice.read_at is not None
 
 
 def test_notices_are_listed_and_marked_read(client, pipeline, rep):
