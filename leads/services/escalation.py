@@ -24,8 +24,8 @@ from agreements.selectors import signed_version
 from leads.models import Lead, LeadEvent, PickupNotice
 from leads.services.assignment import Turns, deadline_fields
 from leads.services.notices import lead_path, new_owner_note
-from leads.services.transitions import Move, lead_transition, leads_transition, record_event
-from leads.services.vocabulary import Actor, TransitionConflict
+from leads.services.transitions import Move, leads_transition, record_event
+from leads.services.vocabulary import Actor
 from slaportal.formats import utc_iso
 from slaportal.notices import notify_many
 from slaportal.publishing import Mail, tell, tell_many
@@ -278,28 +278,30 @@ def check_overdue_pickups(*, now: datetime | None = None) -> SweepResult:
 
 
 def leads_return_recycled(*, now: datetime | None = None, batch: int = 500) -> int:
-    """Recycled leads whose waiting time is over go back to marketing's nurture. Returns how many."""
+    """Recycled leads whose waiting time is over go back to marketing's nurture, a batch per transition
+    (claimed as the sweep claims, so two workers share the work). Returns how many."""
     now = now or timezone.now()
-    due = list(
-        Lead.objects.filter(status=Status.RECYCLED, recycle_at__lte=now).order_by("recycle_at")[:batch]
-    )
+    due = Lead.objects.filter(status=Status.RECYCLED, recycle_at__lte=now).order_by("recycle_at")
     moved = 0
-    for lead in due:
-        try:
-            lead_transition(
-                lead=lead,
-                to=Status.NURTURING,
-                actor=Actor.system(),
-                kind=Kind.RETURNED,
-                action="return to nurture",
-                now=now,
-                version=lead.sla_version,
-                clause=f"handoff.rejection.{lead.rejection_reason}" if lead.rejection_reason else "",
-                reason=lead.rejection_reason,
-                recycle_at=None,
-                nurture_since=now,
+    while True:
+        with transaction.atomic():
+            ids = _claim(due, batch)
+            if not ids:
+                return moved
+            leads = list(Lead.objects.filter(pk__in=ids).select_related("sla_version").order_by("pk"))
+            moves = [
+                Move(
+                    lead=lead,
+                    to=Status.NURTURING,
+                    changes={"recycle_at": None, "nurture_since": now},
+                    clause=f"handoff.rejection.{lead.rejection_reason}" if lead.rejection_reason else "",
+                    reason=lead.rejection_reason,
+                    version=lead.sla_version,
+                )
+                for lead in leads
+            ]
+            moved += len(
+                leads_transition(
+                    moves=moves, actor=Actor.system(), kind=Kind.RETURNED, action="return to nurture", now=now
+                )
             )
-            moved += 1
-        except TransitionConflict:
-            continue  # another worker returned it first
-    return moved

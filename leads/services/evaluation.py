@@ -7,18 +7,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from agreements import selectors as agreement_selectors
 from agreements.evaluation import ActivitySnapshot, Evaluation, LeadSnapshot, evaluate
 from agreements.models import AgreementVersion
 from leads.models import Activity, Lead, LeadEvent
-from leads.services.assignment import RoundRobin, Turns, deadline_fields
-from leads.services.notices import tell_new_owner
-from leads.services.transitions import lead_transition, record_event
+from leads.services import batch_sql
+from leads.services.assignment import Turns, deadline_fields
+from leads.services.notices import new_owner_note
+from leads.services.transitions import Move, leads_transition
 from leads.services.vocabulary import Actor
 from slaportal.formats import utc_iso
+from slaportal.notices import notify_many
 
 Status = Lead.Status
 Kind = LeadEvent.Kind
@@ -74,14 +75,36 @@ def evaluate_locked(
         for lead_id, kind, at in rows.values_list("lead_id", "type", "occurred_at"):
             history[lead_id].append(ActivitySnapshot(kind, at))
     results: dict[int, Evaluation | None] = {}
-    turns = Turns(now)  # the handoffs of this batch take turns from one locked cursor per agreement
+    batch = _Batch()
     for lead in leads:
         version = in_force[lead.agreement_id]
         since = windows.get(lead.agreement_id)
         activities = tuple(a for a in history[lead.pk] if since is not None and a.occurred_at > since)
-        results[lead.pk] = _evaluate(lead, version, activities, actor, now, turns)
-    turns.save()
+        results[lead.pk] = _evaluate(lead, version, activities, actor, now, batch)
+    batch.write(actor, now)
     return results
+
+
+class _Batch:
+    """What evaluating a batch of leads writes, written at once: the leads' new verdicts (one UPDATE on
+    PostgreSQL), the `evaluated` events (one INSERT) and the handoffs (one batch transition)."""
+
+    def __init__(self) -> None:
+        self.updates: list[tuple[Lead, dict[str, Any]]] = []
+        self.events: list[LeadEvent] = []
+        self.handoffs: list[tuple[Lead, Evaluation, AgreementVersion]] = []
+
+    def write(self, actor: Actor, now: datetime) -> None:
+        columns = sorted({column for _, updates in self.updates for column in updates} - {"updated_at"})
+        if len(self.updates) > 1 and batch_sql.applies([updates for _, updates in self.updates]):
+            rows = [(lead.pk, lead.status, ..., lead.status, u) for lead, u in self.updates]
+            batch_sql.update_each(rows, columns, now)
+        else:
+            for lead, updates in self.updates:
+                Lead.objects.filter(pk=lead.pk).update(**updates)
+        LeadEvent.objects.bulk_create(self.events)
+        if self.handoffs:
+            _hand_off(self.handoffs, now)
 
 
 def _evaluate(
@@ -90,7 +113,7 @@ def _evaluate(
     activities: tuple[ActivitySnapshot, ...],
     actor: Actor,
     now: datetime,
-    turns: Turns,
+    batch: _Batch,
 ) -> Evaluation | None:
     if version is None:
         Lead.objects.filter(pk=lead.pk).update(
@@ -133,25 +156,31 @@ def _evaluate(
     }
     if verdict.is_mql and lead.mql_at is None:
         updates["mql_at"] = now
-    Lead.objects.filter(pk=lead.pk).update(**updates)
+    batch.updates.append((lead, updates))
     for name, value in updates.items():
         setattr(lead, name, value)
     if changed:
-        record_event(
-            lead,
-            Kind.EVALUATED,
-            actor,
-            now,
-            sla_version=version,
-            clause=verdict.deciding_clause,
-            details={
-                "marketing_temperature": verdict.marketing_temperature,
-                "icp_fit": verdict.icp_fit,
-                "is_mql": verdict.is_mql,
-            },
+        # Not published (no catalogue event), so written with the batch's other events at once.
+        batch.events.append(
+            LeadEvent(
+                lead_id=lead.pk,
+                kind=Kind.EVALUATED,
+                at=now,
+                actor_type=actor.type,
+                actor=actor.user,
+                from_status=lead.status,
+                to_status=lead.status,
+                sla_version=version,
+                clause=verdict.deciding_clause,
+                details={
+                    "marketing_temperature": verdict.marketing_temperature,
+                    "icp_fit": verdict.icp_fit,
+                    "is_mql": verdict.is_mql,
+                },
+            )
         )
     if transfer and lead.status == Status.NURTURING:
-        _hand_off(lead, verdict, version, now, turns.of(version.agreement))
+        batch.handoffs.append((lead, verdict, version))
     return verdict
 
 
@@ -170,37 +199,57 @@ def _snapshot(lead: Lead, activities: tuple[ActivitySnapshot, ...]) -> LeadSnaps
     )
 
 
-def _hand_off(
-    lead: Lead, verdict: Evaluation, version: AgreementVersion, now: datetime, turns: RoundRobin
-) -> Lead:
-    rep = turns.next()
-    lead = lead_transition(
-        lead=lead,
-        to=Status.HANDED_OFF,
-        actor=Actor.system(),
-        kind=Kind.HANDED_OFF,
-        action="hand off",
-        now=now,
-        version=version,
-        clause=verdict.deciding_clause,
-        details={
-            "temperature": verdict.marketing_temperature,
-            "pickup_hours": verdict.pickup_hours,
-            "owner": rep.username if rep else None,
-            "assignment": "handoff.assignment" if rep else "no available rep: waits for the sales manager",
-        },
-        owner=rep,
-        sla_version=version,
-        handoff_temperature=verdict.marketing_temperature,
-        handed_off_at=now,
-        **deadline_fields(version, verdict.marketing_temperature, now),
-        assignment_no=F("assignment_no") + 1,
-        accepted_at=None,
-        picked_up_at=None,
-        pickup_business_minutes=None,
-        pickup_within_sla=None,
-        rejection_reason="",
-        recycle_at=None,
+NO_REP = "no available rep: waits for the sales manager"
+
+
+def _hand_off(handoffs: list[tuple[Lead, Evaluation, AgreementVersion]], now: datetime) -> None:
+    """Hand these leads to sales in one batch transition: each an owner by round-robin (one locked
+    cursor per agreement for the batch), its deadline, and a notice to its new owner."""
+    turns = Turns(now)
+    moves = []
+    for lead, verdict, version in handoffs:
+        rep = turns.of(version.agreement).next()
+        moves.append(
+            Move(
+                lead=lead,
+                to=Status.HANDED_OFF,
+                changes={
+                    "owner": rep,
+                    "sla_version": version,
+                    "handoff_temperature": verdict.marketing_temperature,
+                    "handed_off_at": now,
+                    **deadline_fields(version, verdict.marketing_temperature, now),
+                    "assignment_no": lead.assignment_no + 1,  # the lead is locked: what was read stands
+                    "accepted_at": None,
+                    "picked_up_at": None,
+                    "pickup_business_minutes": None,
+                    "pickup_within_sla": None,
+                    "rejection_reason": "",
+                    "recycle_at": None,
+                },
+                details={
+                    "temperature": verdict.marketing_temperature,
+                    "pickup_hours": verdict.pickup_hours,
+                    "owner": rep.username if rep else None,
+                    "assignment": "handoff.assignment"
+                    if rep
+                    else "no available rep: waits for the sales manager",
+                },
+                clause=verdict.deciding_clause,
+                version=version,
+            )
+        )
+    turns.save()
+    moved = leads_transition(
+        moves=moves, actor=Actor.system(), kind=Kind.HANDED_OFF, action="hand off", now=now
     )
-    tell_new_owner(lead, how=f"was handed off to you as a {verdict.marketing_temperature} lead", now=now)
-    return lead
+    notes = [
+        new_owner_note(lead, f"was handed off to you as a {verdict.marketing_temperature} lead")
+        for lead, (_, verdict, _) in zip(moved, handoffs, strict=True)
+        if lead.owner is not None
+    ]
+    notify_many(notes, now=now)
+    # The callers hold the lead objects they passed in: they read as the leads now are.
+    for lead, (passed, _, _) in zip(moved, handoffs, strict=True):
+        passed.__dict__.update({k: v for k, v in lead.__dict__.items() if k != "_state"})
+        passed._state.fields_cache = lead._state.fields_cache
