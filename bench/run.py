@@ -68,6 +68,8 @@ class Figures:
             "cpus": os.cpu_count(),
             "commit": _git("rev-parse", "--short", "HEAD"),
             "database": connection.vendor,
+            # The server settings the figures were measured with (README, Performance).
+            "postgres": _settings(),
         }
 
     def add(
@@ -104,6 +106,19 @@ class Figures:
             print(
                 f"  missed: {row['bench']} {row['figure']} = {row['value']} {row['unit']} ({row['target']})"
             )
+
+
+SETTINGS = ("server_version", "shared_buffers", "work_mem", "effective_cache_size", "maintenance_work_mem")
+
+
+def _settings() -> dict[str, str]:
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)", [list(SETTINGS)]
+        )
+        return dict(cursor.fetchall())
 
 
 def _git(*args: str) -> str:
@@ -457,6 +472,8 @@ def main() -> None:
         f"SLA Portal benchmarks: {LEADS:,} leads, {os.cpu_count()} CPUs, "
         f"database {settings.DATABASES['default']['NAME']}"
     )
+    if figures.context["postgres"]:
+        print("PostgreSQL " + ", ".join(f"{k} {v}" for k, v in figures.context["postgres"].items()))
     ensure_data(figures)
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     for name, step in (("http", http), ("sweep", sweep), ("reporting", reporting)):
