@@ -67,3 +67,27 @@ def pipeline(active, rep, other_rep):
     """The active demo SLA with two available reps in its sales team."""
     factories.sales_team_members(active.agreement, rep, other_rep)
     return active.agreement
+
+
+@pytest.fixture
+def v2(active, marketer):
+    """A draft v2 of the active v1: the terms' prose and the ICP's criterion changed."""
+    from agreements import services
+
+    draft = services.version_create_draft(agreement=active.agreement, actor=marketer)
+    terms = active.section_map["terms"]
+    services.version_update_section(
+        version=draft,
+        key="terms",
+        data=terms.data,
+        prose=terms.prose.replace("**a conversation**", "**a meeting**"),
+        actor=marketer,
+    )
+    services.version_update_section(
+        version=draft,
+        key="icp",
+        data={"criteria": [{"field": "company_employees", "op": "gte", "value": 250}]},
+        prose="Bigger companies only.",
+        actor=marketer,
+    )
+    return draft

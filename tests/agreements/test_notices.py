@@ -13,17 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def submitted(pipeline, marketer):
-    draft = services.version_create_draft(agreement=pipeline, actor=marketer)
-    services.version_update_section(
-        version=draft,
-        key="icp",
-        data={"criteria": [{"field": "company_employees", "op": "gte", "value": 100}]},
-        prose="",
-        actor=marketer,
-    )
-    services.version_submit(version=draft, actor=marketer)
-    return draft
+def submitted(pipeline, v2, marketer):
+    services.version_submit(version=v2, actor=marketer)
+    return v2
 
 
 def test_both_sides_approvers_are_asked_to_sign(submitted, marketing_approver, manager, client):

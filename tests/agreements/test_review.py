@@ -41,27 +41,6 @@ def handoff_payload(client, version, **changes):
     return payload
 
 
-@pytest.fixture
-def v2(active, marketer):
-    draft = services.version_create_draft(agreement=active.agreement, actor=marketer)
-    terms = active.section_map["terms"]
-    services.version_update_section(
-        version=draft,
-        key="terms",
-        data=terms.data,
-        prose=terms.prose.replace("**a conversation**", "**a meeting**"),
-        actor=marketer,
-    )
-    services.version_update_section(
-        version=draft,
-        key="icp",
-        data={"criteria": [{"field": "company_employees", "op": "gte", "value": 250}]},
-        prose="Bigger companies only.",
-        actor=marketer,
-    )
-    return draft
-
-
 # The editor ------------------------------------------------------------------------------------------------
 
 

@@ -12,13 +12,13 @@ import time_machine
 from playwright.sync_api import expect
 
 from leads.models import Lead
+from tests.browser.pages import PHONE, overflow
 from tests.factories import WARM, make_lead
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WAW = ZoneInfo("Europe/Warsaw")
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=WAW)
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -31,10 +31,6 @@ def monday():
 def pin_page(page, at: datetime = MONDAY_10) -> None:
     page.clock.install(time=at.timestamp())
     page.reload()
-
-
-def overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def test_a_rep_rejects_on_a_phone_and_takes_it_back_with_undo(monday, login, screenshot, pipeline, rep):

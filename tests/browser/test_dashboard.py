@@ -8,7 +8,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -16,27 +15,10 @@ from agreements.models import Team
 from leads.models import Lead
 from reporting.periods import period_containing
 from reporting.services import agreement_timezone
+from tests.browser.pages import DESKTOP, PHONE, barriers, overflow
 from tests.factories import WARM, TeamFactory, add_member, make_lead
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 900}
-
-
-def overflow(page) -> int:
-    """How far the page is wider than the screen, in CSS pixels (0: it fits)."""
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-
-
-def barriers(page) -> list[str]:
-    """axe-core's critical and serious findings, and any table header without words."""
-    found = []
-    for violation in Axe().run(page).response["violations"]:
-        if violation["impact"] in ("critical", "serious") or violation["id"] == "empty-table-header":
-            where = [node["target"] for node in violation["nodes"]][:3]
-            found.append(f"{violation['id']} ({violation['impact']}) at {where}")
-    return found
 
 
 @pytest.fixture

@@ -5,21 +5,13 @@ and desktop width in var/screenshots/."""
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
 from tests import factories
+from tests.browser.pages import DESKTOP, PHONE, barriers, overflow
 from tests.factories import WARM, make_lead
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 900}
-
-
-def overflow(page) -> int:
-    """How far the page is wider than the screen, in CSS pixels (0: it fits)."""
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 @pytest.fixture
@@ -39,17 +31,11 @@ def pages(pipeline, rep, manager, marketer):
 
 
 def test_main_pages_fit_a_phone_without_sideways_scrolling(login, screenshot, pages):
-    wide, barriers = [], []
-    axe = Axe()
+    wide, found = [], []
     for user, paths in pages.items():
         for path in paths:
             page = login(user, path)
-            # axe-core's critical and serious findings: what keeps a person using a screen reader or with
-            # low vision from the page.
-            for violation in axe.run(page).response["violations"]:
-                if violation["impact"] in ("critical", "serious"):
-                    where = [node["target"] for node in violation["nodes"]][:3]
-                    barriers.append(f"{path}: {violation['id']} ({violation['impact']}) at {where}")
+            found += [f"{path}: {barrier}" for barrier in barriers(page)]
             page.set_viewport_size(DESKTOP)
             name = path.strip("/").replace("/", "-") or "home"
             screenshot(page, f"{user.username}-{name}-desktop")
@@ -61,4 +47,4 @@ def test_main_pages_fit_a_phone_without_sideways_scrolling(login, screenshot, pa
             logout = page.get_by_role("button", name="Log out").bounding_box()
             assert logout["x"] + logout["width"] <= PHONE["width"], path
     assert wide == [], "\n".join(wide)
-    assert barriers == [], "\n".join(barriers)
+    assert found == [], "\n".join(found)

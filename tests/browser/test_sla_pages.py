@@ -7,60 +7,19 @@ from __future__ import annotations
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from agreements import services
 from agreements.models import AgreementVersion
+from tests.browser.pages import DESKTOP, PHONE, barriers, overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 900}
-
-
-def overflow(page) -> int:
-    """How far the page is wider than the screen, in CSS pixels (0: it fits)."""
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-
-
-def barriers(page) -> list[str]:
-    """axe-core's critical and serious findings, and header cells with nothing in them."""
-    found = [
-        f"{v['id']} ({v['impact']}) at {[node['target'] for node in v['nodes']][:3]}"
-        for v in Axe().run(page).response["violations"]
-        if v["impact"] in ("critical", "serious")
-    ]
-    empty = page.evaluate("[...document.querySelectorAll('th')].filter(th => !th.textContent.trim()).length")
-    return found + ([f"{empty} empty table header(s)"] if empty else [])
 
 
 def in_view(page, locator) -> bool:
     box = locator.bounding_box()
     height = page.viewport_size["height"]
     return box is not None and 0 <= box["y"] < height and box["y"] + min(box["height"], 100) <= height
-
-
-@pytest.fixture
-def v2(active, marketer):
-    """A draft v2 of the active v1: the terms' prose and the ICP's criterion changed."""
-    draft = services.version_create_draft(agreement=active.agreement, actor=marketer)
-    terms = active.section_map["terms"]
-    services.version_update_section(
-        version=draft,
-        key="terms",
-        data=terms.data,
-        prose=terms.prose.replace("**a conversation**", "**a meeting**"),
-        actor=marketer,
-    )
-    services.version_update_section(
-        version=draft,
-        key="icp",
-        data={"criteria": [{"field": "company_employees", "op": "gte", "value": 250}]},
-        prose="Bigger companies only.",
-        actor=marketer,
-    )
-    return draft
 
 
 @pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
