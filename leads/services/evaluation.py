@@ -16,7 +16,7 @@ from leads.models import Activity, Lead, LeadEvent
 from leads.services import batch_sql
 from leads.services.assignment import Turns, deadline_fields
 from leads.services.notices import new_owner_note
-from leads.services.transitions import Move, leads_transition
+from leads.services.transitions import Move, leads_transition, record_events
 from leads.services.vocabulary import Actor
 from slaportal.formats import utc_iso
 from slaportal.notices import notify_many
@@ -91,7 +91,7 @@ class _Batch:
 
     def __init__(self) -> None:
         self.updates: list[tuple[Lead, dict[str, Any]]] = []
-        self.events: list[LeadEvent] = []
+        self.events: list[tuple[Lead, dict[str, Any]]] = []
         self.handoffs: list[tuple[Lead, Evaluation, AgreementVersion]] = []
 
     def write(self, actor: Actor, now: datetime) -> None:
@@ -102,7 +102,7 @@ class _Batch:
         else:
             for lead, updates in self.updates:
                 Lead.objects.filter(pk=lead.pk).update(**updates)
-        LeadEvent.objects.bulk_create(self.events)
+        record_events(self.events, Kind.EVALUATED, actor, now)
         if self.handoffs:
             _hand_off(self.handoffs, now)
 
@@ -160,22 +160,17 @@ def _evaluate(
     for name, value in updates.items():
         setattr(lead, name, value)
     if changed:
-        # Not published (no catalogue event), so written with the batch's other events at once.
         batch.events.append(
-            LeadEvent(
-                lead_id=lead.pk,
-                kind=Kind.EVALUATED,
-                at=now,
-                actor_type=actor.type,
-                actor=actor.user,
-                from_status=lead.status,
-                to_status=lead.status,
-                sla_version=version,
-                clause=verdict.deciding_clause,
-                details={
-                    "marketing_temperature": verdict.marketing_temperature,
-                    "icp_fit": verdict.icp_fit,
-                    "is_mql": verdict.is_mql,
+            (
+                lead,
+                {
+                    "sla_version": version,
+                    "clause": verdict.deciding_clause,
+                    "details": {
+                        "marketing_temperature": verdict.marketing_temperature,
+                        "icp_fit": verdict.icp_fit,
+                        "is_mql": verdict.is_mql,
+                    },
                 },
             )
         )
