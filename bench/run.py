@@ -60,7 +60,8 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 1)))
 class Figures:
     def __init__(self) -> None:
         stamp = time.strftime("%Y%m%dT%H%M%S")
-        self.path = ROOT / "var" / "bench" / f"{stamp}.jsonl"
+        # bench.sizes names the file of each size's run, to compare them after.
+        self.path = Path(os.environ.get("BENCH_OUT") or ROOT / "var" / "bench" / f"{stamp}.jsonl")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.rows: list[dict[str, Any]] = []
         self.context = {
@@ -467,6 +468,7 @@ def reporting(figures: Figures) -> None:
 
 
 def main() -> None:
+    _ensure_database()  # before anything reads from it (the figures note the server's settings)
     figures = Figures()
     print(
         f"SLA Portal benchmarks: {LEADS:,} leads, {os.cpu_count()} CPUs, "
