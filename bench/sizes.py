@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_URL = "postgres://postgres@127.0.0.1:5432/slaportal_bench"
@@ -24,8 +25,8 @@ NOT_COSTS = ("leads in the table", "leads waiting for pickup", "monthly report b
 
 
 def database_url(leads: int, largest: int) -> str:
-    base = os.environ.get("DATABASE_URL", BASE_URL)
-    return base if leads == largest else f"{base}_{leads}"
+    base = urlsplit(os.environ.get("DATABASE_URL", BASE_URL))
+    return base.geturl() if leads == largest else base._replace(path=f"{base.path}_{leads}").geturl()
 
 
 def run(leads: int, largest: int, stamp: str) -> Path:

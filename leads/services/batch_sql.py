@@ -32,7 +32,13 @@ def update_each(
     Returns the ids it updated: a lead missing from them had moved since it was read."""
     table = Lead._meta.db_table
     fields = {column: Lead._meta.get_field(column) for column in columns}
-    cast = {column: field.db_type(connection) for column, field in fields.items()}
+    # Text as unbounded text: an explicit cast to varchar(n) would cut a long value where the column's
+    # own assignment refuses it, as the ORM's write does.
+    text = ("CharField", "TextField", "EmailField", "SlugField")
+    cast = {
+        column: "text" if field.get_internal_type() in text else field.db_type(connection)
+        for column, field in fields.items()
+    }
     status_type = Lead._meta.get_field("status").db_type(connection)
     owner_type = Lead._meta.get_field("owner").target_field.db_type(connection)
     names = ["id", "from_status", "check_owner", "expected_owner", "to_status"]
@@ -49,9 +55,10 @@ def update_each(
         for column in columns:
             value = changes.get(column, KEEP)
             kept = value is KEEP
-            params += [not kept, None if kept else fields[column].get_db_prep_value(value, connection)]
+            params += [not kept, None if kept else fields[column].get_db_prep_save(value, connection)]
     sets = ", ".join(
-        f'"{column}" = CASE WHEN v."{column}__set" THEN v."{column}" ELSE l."{column}" END'
+        f'"{fields[column].column}" = CASE WHEN v."{column}__set" THEN v."{column}" '
+        f'ELSE l."{fields[column].column}" END'
         for column in columns
     )
     aliases = ", ".join(f'"{name}"' for name in names)

@@ -121,7 +121,11 @@ def leads_escalate_overdue(*, now: datetime | None = None, batch: int = 200) -> 
             if not ids:
                 return result
             mine = _claim_notices(PickupNotice.Kind.BREACH, ids, now)
-            leads = list(Lead.objects.filter(pk__in=mine).select_related("owner", "agreement").order_by("pk"))
+            leads = list(
+                Lead.objects.filter(pk__in=mine)
+                .select_related("owner", "agreement")
+                .order_by("pickup_deadline", "pk")  # the longest overdue gets the next rep first
+            )
             result.breached += _breach(leads, now, sweep)
             sweep.turns.save()
 

@@ -98,7 +98,9 @@ class _Batch:
         columns = sorted({column for _, updates in self.updates for column in updates} - {"updated_at"})
         if len(self.updates) > 1 and batch_sql.applies([updates for _, updates in self.updates]):
             rows = [(lead.pk, lead.status, ..., lead.status, u) for lead, u in self.updates]
-            batch_sql.update_each(rows, columns, now)
+            if len(batch_sql.update_each(rows, columns, now)) != len(rows):
+                # The leads are locked (or new) in this transaction: a missing one is a bug, not a race.
+                raise RuntimeError("A lead being evaluated changed under its lock.")
         else:
             for lead, updates in self.updates:
                 Lead.objects.filter(pk=lead.pk).update(**updates)

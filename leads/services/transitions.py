@@ -109,6 +109,8 @@ def leads_transition(*, moves: list[Move], actor: Actor, kind: str, action: str,
     """
     if not moves:
         return []
+    if len({move.lead.pk for move in moves}) != len(moves):
+        raise ValueError("A batch moves each lead once.")
     for move in moves:
         if move.to not in TRANSITIONS[kind].get(move.lead.status, ()):
             raise TransitionRefused(action=action, current=move.lead.status)
@@ -132,11 +134,15 @@ def leads_transition(*, moves: list[Move], actor: Actor, kind: str, action: str,
             rows = [(m.lead.pk, m.lead.status, m.expected_owner_id, m.to, m.changes) for m in moves]
             moved = set(ids) - batch_sql.update_each(rows, columns, now)
         else:
+            if len(moves) > 1:
+                # Which lead moved can only be told before the write (after it, the batch's own leads no
+                # longer match the guard either): lock them as read, then write.
+                still = set(Lead.objects.select_for_update().filter(guard).values_list("pk", flat=True))
+                if still != set(ids):
+                    raise TransitionConflict(min(set(ids) - still), action)
             updates = {column: _set(moves, column) for column in columns}
             updated = Lead.objects.filter(guard).update(status=_set_status(moves), updated_at=now, **updates)
-            moved = set()
-            if updated != len(moves):
-                moved = set(ids) - set(Lead.objects.filter(guard).values_list("pk", flat=True)) or set(ids)
+            moved = set(ids) if updated != len(moves) else set()
         if moved:
             # Nothing of the batch is kept: the caller reads the leads again and decides.
             raise TransitionConflict(min(moved), action)

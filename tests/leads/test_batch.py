@@ -69,6 +69,42 @@ def test_a_batch_with_one_lead_moved_meanwhile_writes_nothing(hooked):
     assert list(Lead.objects.order_by("pk").values_list("pickup_breaches", flat=True)) == [0, 0, 0]
 
 
+@pytest.mark.parametrize("breaches", ["plain", "expression"])
+def test_a_conflict_names_the_lead_that_moved(hooked, breaches):
+    # Plain values take PostgreSQL's single UPDATE … FROM (VALUES …); an expression the ORM's CASE.
+    leads = [make_lead(external_id=f"M{n}", now=MONDAY_10, activities=WARM) for n in range(3)]
+    moved = leads[2]
+    Lead.objects.filter(pk=moved.pk).update(status="accepted")
+    moves = [
+        Move(
+            lead=lead,
+            to="handed_off",
+            changes={"pickup_breaches": 1 if breaches == "plain" else F("pickup_breaches") + 1},
+        )
+        for lead in leads
+    ]
+    with pytest.raises(TransitionConflict) as refused:
+        leads_transition(moves=moves, actor=Actor.system(), kind="breached", action="escalate", now=MONDAY_10)
+    assert refused.value.current == "accepted"
+    assert "it is now accepted" in str(refused.value)
+    assert list(Lead.objects.order_by("pk").values_list("pickup_breaches", flat=True)) == [0, 0, 0]
+
+
+def test_a_column_one_move_leaves_alone_keeps_its_value(hooked, rep, other_rep):
+    leads = [make_lead(external_id=f"K{n}", now=MONDAY_10, activities=WARM) for n in range(2)]
+    owners = [lead.owner for lead in leads]
+    later = MONDAY_10 + timedelta(hours=5)
+    moves = [
+        Move(lead=leads[0], to="handed_off", changes={"owner": owners[1], "pickup_deadline": later}),
+        Move(lead=leads[1], to="handed_off", changes={"reminder_at": None}),
+    ]
+    leads_transition(moves=moves, actor=Actor.system(), kind="breached", action="escalate", now=MONDAY_10)
+    first, second = (Lead.objects.get(pk=lead.pk) for lead in leads)
+    assert (first.owner, first.pickup_deadline) == (owners[1], later)
+    assert (second.owner, second.pickup_deadline) == (owners[1], leads[1].pickup_deadline)
+    assert second.reminder_at is None
+
+
 def test_each_lead_of_a_batch_gets_its_own_values(hooked, rep, other_rep):
     leads = [make_lead(external_id=f"V{n}", now=MONDAY_10, activities=WARM) for n in range(2)]
     deadlines = [MONDAY_10 + timedelta(hours=1), MONDAY_10 + timedelta(hours=2)]
