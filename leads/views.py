@@ -28,6 +28,7 @@ from leads.forms import (
 )
 from leads.models import Feedback, Lead
 from leads.services import Actor
+from leads.templatetags.lead_labels import reason_label
 from slaportal.roles import Role, role_required
 
 Status = Lead.Status
@@ -167,7 +168,11 @@ def _act(
 
 def _what_was_done(result: Any) -> str:
     if isinstance(result, Lead):
-        return f"{result.full_name or result.email or result.external_id}: now {result.get_status_display()}."
+        said = f"{result.full_name or result.email or result.external_id}: now {result.get_status_display()}"
+        if result.status in services.REJECTED_STATUSES and result.rejection_reason:
+            # Where a rejection sends the lead is its reason's doing: say which reason.
+            return f"{said}, as “{reason_label(result.rejection_reason, result)}”."
+        return f"{said}."
     if isinstance(result, Feedback):
         return "Your feedback was sent to marketing."
     return ""

@@ -47,7 +47,7 @@ def test_a_rep_rejects_on_a_phone_and_takes_it_back_with_undo(monday, login, scr
     page.get_by_label("Note").fill("Wrong company size")
     page.get_by_role("button", name="Reject", exact=True).click()
     done = page.get_by_role("status")
-    expect(done).to_contain_text("Ula Nowak: now Disqualified.")
+    expect(done).to_contain_text("Ula Nowak: now Disqualified, as “Not a fit for our product”.")
     expect(done).to_be_focused()
     screenshot(page, "undo-offered-phone")
     assert overflow(page) <= 0

@@ -61,7 +61,7 @@ def test_the_inbox_offers_the_undo_after_a_reject_and_takes_it(client, pipeline,
     hx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "inbox"}
     done = client.post(reverse("leads:reject", args=[lead.pk]), {"reason": "no_fit", "note": "no"}, **hx)
     page = done.content.decode()
-    assert "now Disqualified" in page
+    assert "now Disqualified, as “Not a fit for our product”." in page
     assert reverse("leads:undo_reject", args=[lead.pk]) in page
     undone = client.post(reverse("leads:undo_reject", args=[lead.pk]), **hx)
     assert undone.status_code == 200
