@@ -124,12 +124,9 @@ def outbox_add_many(*, channel: str, payloads: list[dict[str, Any]], now: dateti
 
 
 def outbox_email(*, to: list[str], subject: str, body: str, now: datetime | None = None) -> Outbox | None:
-    recipients = sorted({address for address in to if address})
-    if not recipients:
-        return None
-    return outbox_add(
-        channel=Outbox.Channel.EMAIL, payload={"to": recipients, "subject": subject, "body": body}, now=now
-    )
+    """One e-mail to `to` (none when no address is left)."""
+    sent = outbox_email_many([(to, subject, body)], now=now or timezone.now())
+    return sent[0] if sent else None
 
 
 def outbox_email_many(mails: list[tuple[list[str], str, str]], *, now: datetime) -> list[Outbox]:

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.dispatch import receiver
 from django.urls import reverse
 
-from integrations.outbox import outbox_email, outbox_email_many, outbox_forget_lead
+from integrations.outbox import outbox_email_many, outbox_forget_lead
 from integrations.webhooks import event_data, webhooks_emit, webhooks_emit_many
-from slaportal.publishing import Mail, Publication, happened, happened_many, notice, notice_many
+from slaportal.publishing import Mail, Publication, happened, happened_many, notice
 
 
 @receiver(happened, dispatch_uid="integrations.webhooks")
@@ -42,13 +42,6 @@ def webhooks_for_events(
 
 
 @receiver(notice, dispatch_uid="integrations.mail")
-def mail_for_notice(
-    sender: Any, *, to: list[str], subject: str, body: str, now: datetime, **kwargs: Any
-) -> None:
-    outbox_email(to=to, subject=subject, body=body, now=now)
-
-
-@receiver(notice_many, dispatch_uid="integrations.mail_many")
 def mail_for_notices(sender: Any, *, mails: list[Mail], now: datetime, **kwargs: Any) -> None:
     outbox_email_many([(m.to, m.subject, m.body) for m in mails], now=now)
 

@@ -118,18 +118,8 @@ def webhooks_emit(
     `data` may be a function: every lead transition calls this, and most have no subscriber, so the
     payload is only built for one that has. `now` is the causing change's clock: the event occurred then.
     """
-    subscriptions = [
-        s
-        for s in WebhookSubscription.objects.filter(is_active=True).only("pk", "events")
-        if event in s.events
-    ]
-    if not subscriptions:
-        return 0
-    now = now or timezone.now()
-    body = _body(event, data() if callable(data) else data, now)
-    for subscription in subscriptions:
-        _queue(subscription, event, body, now)
-    return len(subscriptions)
+    build = data if callable(data) else (lambda: data)
+    return webhooks_emit_many(event, [build], now=now or timezone.now())
 
 
 def webhooks_emit_many(event: str, data: list[Callable[[], dict[str, Any]]], *, now: datetime) -> int:

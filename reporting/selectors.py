@@ -39,7 +39,7 @@ from django.utils import timezone
 from agreements.models import Agreement, VersionEvent
 from leads.models import Activity, Lead, LeadEvent, PickupNotice
 from leads.selectors import available_reps
-from reporting.breaches import breaches_by_rep
+from reporting.breaches import PICKUP_KINDS, breaches_by_rep
 from reporting.conversion import conversion_cohorts, conversion_rates, ratio
 from reporting.goals import goal_rows
 from reporting.periods import Period, period_containing
@@ -47,7 +47,6 @@ from reporting.scope import Scope
 from slaportal.formats import utc_iso
 
 Kind = LeadEvent.Kind
-PICKUP_KINDS = (Kind.ACCEPTED, Kind.REJECTED)
 # The plain counts of a report, in the order reports and the CSV list them.
 COUNT_FIGURES = (
     "mqls",

@@ -13,22 +13,16 @@ from typing import Any
 from django.conf import settings
 
 from slaportal.models import Notice
-from slaportal.publishing import Mail, tell, tell_many
+from slaportal.publishing import Mail, tell_many
 
 
 def notify(
     users: Iterable[Any], *, text: str, url: str, now: datetime, subject: str = "", email: bool = True
 ) -> list[Notice]:
-    """Give each of `users` (once each) a notice, and (unless the caller e-mails them itself) an e-mail."""
-    people = {user.pk: user for user in users if user is not None and user.is_active}
-    notices = Notice.objects.bulk_create(
-        Notice(user=user, text=text[:500], url=url, created_at=now) for user in people.values()
-    )
-    emails = sorted({user.email for user in people.values() if user.email}) if email else []
-    if emails:
-        link = f"{settings.SITE_URL.rstrip('/')}{url}" if url else ""
-        tell(to=emails, subject=subject or text[:120], body=f"{text}\n\n{link}".strip(), now=now)
-    return notices
+    """Give each of `users` (once each) a notice, and (unless the caller e-mails them itself) an e-mail
+    of their own: recipients do not see each other's addresses."""
+    people = {user.pk: user for user in users if user is not None}
+    return notify_many([(user, text, url, subject) for user in people.values()], now=now, email=email)
 
 
 def notify_many(notes: list[tuple[Any, str, str, str]], *, now: datetime, email: bool = True) -> list[Notice]:

@@ -36,8 +36,6 @@ EVENTS: dict[str, str] = {
 # event: a name of EVENTS; subject: the Lead or MonthlyReport; sla: the version, clause and reason behind
 # it; details: what the step recorded; now: the clock of the change.
 happened = Signal()
-# to: e-mail addresses; subject, body: the text; now: the clock of the change.
-notice = Signal()
 
 
 def _in_the_change() -> None:
@@ -95,18 +93,17 @@ class Mail:
     body: str
 
 
-# mails: the Mail of each notice; now: the clock of the change.
-notice_many = Signal()
+# mails: the Mail of each notice (to: addresses; subject, body: the text); now: the clock of the change.
+notice = Signal()
 
 
 def tell_many(mails: list[Mail], *, now: datetime) -> None:
     """`tell` for many notices at once (a batch transition): one multi-row insert."""
     _in_the_change()
     if mails:
-        notice_many.send(sender=None, mails=mails, now=now)
+        notice.send(sender=None, mails=mails, now=now)
 
 
 def tell(*, to: list[str], subject: str, body: str, now: datetime) -> None:
     """Ask for a notice (an e-mail) to `to`. Call inside the transaction that made the change."""
-    _in_the_change()
-    notice.send(sender=None, to=to, subject=subject, body=body, now=now)
+    tell_many([Mail(to, subject, body)], now=now)

@@ -109,9 +109,10 @@ def test_no_modules_import_each_other_in_a_circle(graph):
 
 
 def test_the_publishing_hook_is_heard():
-    from slaportal.publishing import happened, notice
+    from slaportal.publishing import happened, happened_many, notice
 
     assert happened.has_listeners()
+    assert happened_many.has_listeners()
     assert notice.has_listeners()
 
 

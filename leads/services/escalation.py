@@ -30,6 +30,7 @@ from slaportal.formats import utc_iso
 from slaportal.notices import notify_many
 from slaportal.publishing import Mail, tell, tell_many
 from slaportal.roles import Role
+from slaportal.templatetags.clock import when_text
 
 Status = Lead.Status
 Kind = LeadEvent.Kind
@@ -48,7 +49,7 @@ def _lead_url(lead: Lead) -> str:
 def _when(value: datetime | None, version: Any) -> str:
     if value is None:
         return "no deadline"
-    return timezone.localtime(value, version.calendar.tz).strftime("%a %d %b %Y %H:%M %Z")
+    return when_text(value, "long", version.calendar.tz)
 
 
 def sales_managers(lead: Lead) -> list[Any]:

@@ -16,7 +16,7 @@ from leads.models import Activity, Lead, LeadEvent
 from leads.services import batch_sql
 from leads.services.assignment import Turns, deadline_fields
 from leads.services.notices import new_owner_note
-from leads.services.transitions import Move, leads_transition, record_events
+from leads.services.transitions import Move, adopt, leads_transition, record_events
 from leads.services.vocabulary import Actor
 from slaportal.formats import utc_iso
 from slaportal.notices import notify_many
@@ -248,5 +248,4 @@ def _hand_off(handoffs: list[tuple[Lead, Evaluation, AgreementVersion]], now: da
     notify_many(notes, now=now)
     # The callers hold the lead objects they passed in: they read as the leads now are.
     for lead, (passed, _, _) in zip(moved, handoffs, strict=True):
-        passed.__dict__.update({k: v for k, v in lead.__dict__.items() if k != "_state"})
-        passed._state.fields_cache = lead._state.fields_cache
+        adopt(passed, lead)

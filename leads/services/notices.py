@@ -7,11 +7,11 @@ from functools import lru_cache
 from typing import Any
 
 from django.urls import reverse
-from django.utils import timezone
 
 from agreements.selectors import signed_version
 from leads.models import Lead
 from slaportal.notices import notify
+from slaportal.templatetags.clock import when_text
 
 
 @lru_cache(maxsize=1)
@@ -29,7 +29,7 @@ def _due(lead: Lead) -> str:
         return "no pickup deadline"
     # Stored words cannot follow each reader's zone: they use the SLA calendar's, and name it.
     zone = signed_version(lead.sla_version_id).calendar.tz if lead.sla_version_id else None
-    return "pick it up by " + timezone.localtime(lead.pickup_deadline, zone).strftime("%a %-d %b, %H:%M %Z")
+    return "pick it up by " + when_text(lead.pickup_deadline, "short", zone)
 
 
 def new_owner_note(lead: Lead, how: str) -> tuple[Any, str, str, str]:

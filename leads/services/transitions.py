@@ -21,7 +21,7 @@ from leads import permissions
 from leads.models import Lead, LeadEvent
 from leads.services import batch_sql
 from leads.services.vocabulary import Actor, NotAllowed, TransitionConflict, TransitionRefused
-from slaportal.publishing import Publication, publish, publish_many
+from slaportal.publishing import Publication, publish_many
 
 Status = Lead.Status
 Kind = LeadEvent.Kind
@@ -84,9 +84,8 @@ def _column(name: str, value: Any) -> tuple[str, Any]:
     return name, value
 
 
-def _set(moves: list[Move], column: str) -> Any:
-    """The value of `column` for each lead of `moves`: one value, or one CASE over the leads."""
-    values = [move.changes[column] for move in moves]
+def _set(moves: list[Move], column: str, values: list[Any]) -> Any:
+    """`column`'s value for each lead of `moves` (`values`, in order): one value, or one CASE over them."""
     # Expressions compare by what they compute: F("n") + 1 equals F("n") + 1.
     if all(v == values[0] and type(v) is type(values[0]) for v in values):
         return values[0]
@@ -140,8 +139,9 @@ def leads_transition(*, moves: list[Move], actor: Actor, kind: str, action: str,
                 still = set(Lead.objects.select_for_update().filter(guard).values_list("pk", flat=True))
                 if still != set(ids):
                     raise TransitionConflict(min(set(ids) - still), action)
-            updates = {column: _set(moves, column) for column in columns}
-            updated = Lead.objects.filter(guard).update(status=_set_status(moves), updated_at=now, **updates)
+            updates = {column: _set(moves, column, [m.changes[column] for m in moves]) for column in columns}
+            status = _set(moves, "status", [m.to for m in moves])
+            updated = Lead.objects.filter(guard).update(status=status, updated_at=now, **updates)
             moved = set(ids) if updated != len(moves) else set()
         if moved:
             # Nothing of the batch is kept: the caller reads the leads again and decides.
@@ -184,8 +184,14 @@ def leads_transition(*, moves: list[Move], actor: Actor, kind: str, action: str,
     return leads
 
 
-def _set_status(moves: list[Move]) -> Any:
-    return _set([Move(lead=m.lead, to=m.to, changes={"status": m.to}) for m in moves], "status")
+def adopt(lead: Lead, fresh: Lead) -> Lead:
+    """Make `lead`, an object a caller holds, read as `fresh` (the same lead read again), relations too."""
+    lead.__dict__.update(
+        {k: v for k, v in fresh.__dict__.items() if k not in ("_state", "_prefetched_objects_cache")}
+    )
+    lead.__dict__.pop("_prefetched_objects_cache", None)
+    lead._state.fields_cache = fresh._state.fields_cache
+    return lead
 
 
 def lead_transition(
@@ -209,24 +215,7 @@ def lead_transition(
     """
     move = Move(lead, to, changes, details or {}, clause, reason, version, expected_owner_id)
     (moved,) = leads_transition(moves=[move], actor=actor, kind=kind, action=action, now=now)
-    # Callers hold on to the object they passed in: it reads as the lead now is.
-    lead.__dict__.update({k: v for k, v in moved.__dict__.items() if k != "_state"})
-    lead._state.fields_cache = moved._state.fields_cache
-    return lead
-
-
-def _publish(
-    kind: str,
-    lead: Lead,
-    version: AgreementVersion | None,
-    clause: str,
-    reason: str,
-    details: dict[str, Any],
-    now: datetime,
-) -> None:
-    if kind in PUBLISHED_EVENTS:
-        sla = {"version": version.number if version else None, "clause": clause, "reason": reason}
-        publish(PUBLISHED_EVENTS[kind], subject=lead, sla=sla, details=details, now=now)
+    return adopt(lead, moved)  # callers hold on to the object they passed in
 
 
 # Every step published to whoever listens (integrations: webhook subscribers), by its catalogue name
@@ -250,18 +239,7 @@ PUBLISHED_EVENTS = {
 
 def record_event(lead: Lead, kind: str, actor: Actor, now: datetime, **fields: Any) -> LeadEvent:
     """An event that changes no status (created, updated, evaluated, feedback, reminded)."""
-    event = LeadEvent.objects.create(
-        lead_id=lead.pk,
-        kind=kind,
-        at=now,
-        actor_type=actor.type,
-        actor=actor.user,
-        from_status=lead.status,
-        to_status=lead.status,
-        **fields,
-    )
-    version = fields.get("sla_version")
-    _publish(kind, lead, version, fields.get("clause", ""), "", fields.get("details") or {}, now)
+    (event,) = record_events([(lead, fields)], kind, actor, now)
     return event
 
 

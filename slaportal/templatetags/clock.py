@@ -7,7 +7,7 @@ the date alone (a date needs no zone).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from django import template
 from django.utils import timezone
@@ -20,9 +20,10 @@ register = template.Library()
 FORMATS = {"long": "%a %-d %b %Y, %H:%M %Z", "short": "%a %-d %b, %H:%M %Z"}
 
 
-def when_text(value: datetime, style: str = "long") -> str:
-    """The words of `|when` without the markup (for messages and e-mails)."""
-    return timezone.localtime(value).strftime(FORMATS.get(style, FORMATS["long"]))
+def when_text(value: datetime, style: str = "long", zone: tzinfo | None = None) -> str:
+    """The words of `|when` without the markup (for messages and e-mails), in `zone` (stored words that
+    cannot follow each reader: the SLA calendar's) or else the reader's."""
+    return timezone.localtime(value, zone).strftime(FORMATS.get(style, FORMATS["long"]))
 
 
 @register.filter

@@ -58,7 +58,7 @@ def test_my_work_shows_each_role_what_needs_them(client, pipeline, rep, manager,
     assert "Nothing needs you right now." in client.get(reverse("home")).content.decode()
 
 
-def test_my_work_runs_a_constant_number_of_queries(client, pipeline, rep, django_assert_max_num_queries):
+def test_my_work_runs_a_constant_number_of_queries(client, pipeline, rep):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
