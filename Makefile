@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz bench lint fmt lock clean venv schema lint-api
+.PHONY: run test fuzz bench lint fmt lock clean venv schema lint-api verify-rollups
 
 $(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SLA Portal needs Python 3.11 or newer")'
@@ -36,6 +36,10 @@ fuzz: $(STAMP)
 # loads each size's data on first run. BENCH_SIZES=1000000 measures one size.
 bench: $(STAMP)
 	$(PY) -m bench.sizes
+
+# Check the tallies the dashboard and the reports read against the events of the database DATABASE_URL names.
+verify-rollups: $(STAMP)
+	$(PY) manage.py tallies --verify
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -460,7 +460,7 @@ def reporting(figures: Figures) -> None:
             raise Rollback
     except Rollback:
         pass
-    target = ("≤ 2 s", elapsed <= 2000)
+    target = ("≤ 1 s", elapsed <= 1000)
     figures.add(
         "reporting", f"monthly report build ({last_month.label})", elapsed, "ms", *target, queries=queries
     )

@@ -266,3 +266,30 @@ class PickupNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for lead {self.lead_id}, assignment {self.assignment_no}"
+
+
+class Tally(models.Model):
+    """What reports add up, counted per agreement and UTC hour as it happens (leads.services.tallies).
+
+    Each write adds delta rows in the transaction of the events it counts, so no two writers wait on one
+    counter row; `tallies_compact` later folds an hour's deltas into one row per figure and key. A month
+    of figures is then a few thousand rows, whatever the number of leads. `key` splits a figure (by rep,
+    by rejection reason, by pickup minutes); `n` may be negative (a rejection taken back).
+    """
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="+", db_index=False)
+    hour = models.DateTimeField()
+    figure = models.CharField(max_length=30)
+    key = models.CharField(max_length=200, blank=True, default="")
+    n = models.BigIntegerField()
+    # One row per figure and key of its hour, as tallies_compact leaves it; deltas wait to be folded.
+    folded = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["agreement", "hour"], name="tally_agreement_hour_idx"),
+            models.Index(fields=["hour"], condition=Q(folded=False), name="tally_unfolded_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement_id} {self.hour:%Y-%m-%d %H}h {self.figure}[{self.key}] {self.n:+d}"

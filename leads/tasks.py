@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
 from leads import services
-from leads.services import escalation
+from leads.services import escalation, tallies
 
 
 @shared_task(name="leads.check_overdue_pickups")
@@ -17,3 +18,9 @@ def check_overdue_pickups() -> dict[str, int]:
 @shared_task(name="leads.return_recycled")
 def return_recycled_leads() -> int:
     return services.leads_return_recycled()
+
+
+@shared_task(name="leads.compact_tallies")
+def compact_tallies() -> int:
+    """Fold the ended hours' tally deltas (the current hour still takes writes)."""
+    return tallies.tallies_compact(before=tallies.hour_of(timezone.now()))

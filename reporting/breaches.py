@@ -48,23 +48,20 @@ def _second(value: datetime) -> str:
     return utc_iso(value)[:19]
 
 
-def breaches_by_rep(*, scope: Scope, start: datetime, end: datetime, now: datetime) -> Counter[str | None]:
+def breaches_by_rep(
+    *,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    recorded: Counter[str | None] | None = None,
+) -> Counter[str | None]:
     """Missed deadlines falling in [start, end), as known at `now`, per rep (None: no rep had the lead).
-    Four queries (five with reassignments), none of them a loop over leads."""
-    per_rep: Counter[str | None] = Counter()
-    # 1. Recorded. A breach is recorded after its deadline, so none of the period's is older than `start`.
-    recorded = (
-        scope.events()
-        .filter(kind=Kind.BREACHED, at__gte=start, at__lte=now)
-        .annotate(deadline=Substr(KeyTextTransform("deadline", "details"), 1, 19))
-        .filter(
-            Q(deadline__gte=_second(start), deadline__lt=_second(end)) | Q(deadline__isnull=True, at__lt=end)
-        )
-        .annotate(rep=KeyTextTransform("missed_by", "details"))
-        .values_list("rep")
-        .annotate(n=Count("pk"))
-    )
-    per_rep.update(dict(recorded))
+    Four queries (five with reassignments), none of them a loop over leads; three when the caller has
+    the `recorded` ones already (from the tallies, reporting.rollups)."""
+    per_rep: Counter[str | None] = Counter(recorded or {})
+    if recorded is None:
+        per_rep.update(_recorded(scope=scope, start=start, end=end, now=now))
     # 2. Overdue now, not recorded yet: whoever owns the lead is missing it.
     waiting = (
         scope.owned(overdue_leads(now).filter(agreement_id__in=scope.agreement_ids))
@@ -87,6 +84,21 @@ def breaches_by_rep(*, scope: Scope, start: datetime, end: datetime, now: dateti
     per_rep.update(dict(late))
     per_rep.update(_reassigned_late(scope=scope, start=start, end=end, now=now))
     return per_rep
+
+
+def _recorded(*, scope: Scope, start: datetime, end: datetime, now: datetime) -> dict[str | None, int]:
+    """1. Recorded. A breach is recorded after its deadline, so none of the period's is older than `start`."""
+    return dict(
+        scope.events()
+        .filter(kind=Kind.BREACHED, at__gte=start, at__lte=now)
+        .annotate(deadline=Substr(KeyTextTransform("deadline", "details"), 1, 19))
+        .filter(
+            Q(deadline__gte=_second(start), deadline__lt=_second(end)) | Q(deadline__isnull=True, at__lt=end)
+        )
+        .annotate(rep=KeyTextTransform("missed_by", "details"))
+        .values_list("rep")
+        .annotate(n=Count("pk"))
+    )
 
 
 def _assignment_before() -> QuerySet[LeadEvent]:

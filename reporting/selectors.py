@@ -7,23 +7,18 @@ before it. Nothing here loops over leads in Python.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import (
-    Aggregate,
     Avg,
     Case,
     Count,
     Exists,
     F,
-    FloatField,
     IntegerField,
     Max,
     OuterRef,
@@ -39,10 +34,12 @@ from django.utils import timezone
 from agreements.models import Agreement, VersionEvent
 from leads.models import Activity, Lead, LeadEvent, PickupNotice
 from leads.selectors import available_reps
+from reporting import rollups
 from reporting.breaches import PICKUP_KINDS, breaches_by_rep
 from reporting.conversion import conversion_cohorts, conversion_rates, ratio
 from reporting.goals import goal_rows
 from reporting.periods import Period, period_containing
+from reporting.rollups import Counted
 from reporting.scope import Scope
 from slaportal.formats import utc_iso
 
@@ -66,39 +63,8 @@ COUNT_FIGURES = (
 IN_PROGRESS = (Lead.Status.ACCEPTED, Lead.Status.QUALIFIED)
 
 
-class PercentileCont(Aggregate):
-    """PostgreSQL's percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression: Any, fraction: float, **extra: Any):
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
 def _minutes() -> Cast:
     return Cast(KeyTextTransform("business_minutes", "details"), IntegerField())
-
-
-def _percentiles(pickups: QuerySet[LeadEvent], fractions: Iterable[float]) -> list[float | None]:
-    fractions = list(fractions)
-    rows = pickups.annotate(minutes=_minutes()).filter(minutes__isnull=False)
-    if connection.vendor == "postgresql":
-        result = rows.aggregate(**{f"p{i}": PercentileCont("minutes", f) for i, f in enumerate(fractions)})
-        return [result[f"p{i}"] for i in range(len(fractions))]
-    # SQLite has no percentile function: read the period's pickup minutes (numbers only) and interpolate
-    # exactly as percentile_cont does.
-    values = sorted(rows.values_list("minutes", flat=True))
-    return [_interpolate(values, f) for f in fractions]
-
-
-def _interpolate(values: list[int], fraction: float) -> float | None:
-    if not values:
-        return None
-    position = fraction * (len(values) - 1)
-    low, high = math.floor(position), math.ceil(position)
-    return values[low] + (values[high] - values[low]) * (position - low)
 
 
 def _ratio(part: float | None, whole: float | None) -> float | None:
@@ -123,38 +89,26 @@ def report_figures(
     now = now or timezone.now()
     scope = scope or Scope(tuple(sorted(a.pk for a in agreements)))
     start, end = period.start, min(period.end, now)
+    # An agreement's figures are added up from its tallies; a sales team's share is counted from events.
     events = scope.events().filter(at__gte=start, at__lt=end)
-    counts = events.aggregate(
-        handed_off=Count("pk", filter=Q(kind=Kind.HANDED_OFF)),
-        hot=Count("pk", filter=Q(kind=Kind.HANDED_OFF, details__temperature="hot")),
-        accepted=Count("pk", filter=Q(kind=Kind.ACCEPTED)),
-        rejected=Count("pk", filter=Q(kind=Kind.REJECTED)),
-        qualified=Count("lead", filter=Q(kind=Kind.QUALIFIED), distinct=True),
-        qualified_hot=Count(
-            "lead", filter=Q(kind=Kind.QUALIFIED, details__sales_temperature="hot"), distinct=True
-        ),
-        won=Count("pk", filter=Q(kind=Kind.WON)),
-        lost=Count("pk", filter=Q(kind=Kind.LOST)),
-        pickups=Count("pk", filter=Q(kind__in=PICKUP_KINDS)),
-        pickups_within=Count("pk", filter=Q(kind__in=PICKUP_KINDS, details__within_deadline=True)),
-    )
     leads = scope.leads()
-    counts |= leads.filter(mql_at__gte=start, mql_at__lt=end).aggregate(
-        mqls=Count("pk"), mqls_icp_match=Count("pk", filter=Q(icp_fit=True))
+    c = (
+        _counted(events, leads, start, end)
+        if scope.by_members
+        else rollups.counted(scope.agreement_ids, start, end)
     )
-    counts |= _status_at(leads, end, now)
+    counts = c.counts | _status_at(leads, end, now)
     # By deadline, recorded by the sweep or not yet (reporting.breaches); a deadline of the current period
     # that is still ahead is no breach, as breaches_by_rep only counts what is known at `now`.
-    missed = breaches_by_rep(scope=scope, start=start, end=period.end, now=now)
-    counts["breaches"] = sum(missed.values())
-    pickups = events.filter(kind__in=PICKUP_KINDS)
-    median, p90 = _percentiles(pickups, (0.5, 0.9))
-    rejected_by_reason = dict(
-        events.filter(kind=Kind.REJECTED)
-        .values_list("reason")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "reason")
+    missed = breaches_by_rep(
+        scope=scope,
+        start=start,
+        end=period.end,
+        now=now,
+        recorded=None if scope.by_members else c.recorded_breaches,
     )
+    counts["breaches"] = sum(missed.values())
+    rejected_by_reason = c.rejected_by_reason
     activities = (
         Activity.objects.filter(lead__in=leads)
         if scope.by_members
@@ -173,15 +127,15 @@ def report_figures(
         "rejected_by_reason": rejected_by_reason,
         "top_rejection_reasons": list(rejected_by_reason.items())[:5],
         "pickup_within_sla_pct": _ratio(counts["pickups_within"], counts["pickups"]),
-        "median_pickup_business_minutes": _decimal(median),
-        "p90_pickup_business_minutes": _decimal(p90),
+        "median_pickup_business_minutes": _decimal(rollups.percentile(c.minutes, 0.5)),
+        "p90_pickup_business_minutes": _decimal(rollups.percentile(c.minutes, 0.9)),
         "conversion": conversion_rates(cohorts),
         "conversion_cohorts": cohorts,
         "acceptance_rate_pct": _ratio(counts["accepted"], counts["accepted"] + counts["rejected"]),
         "touches_per_account_per_month": round(touches["n"] / touches["accounts"] / period.months, 2)
         if touches["accounts"]
         else None,
-        "per_rep": _per_rep(events, missed),
+        "per_rep": _per_rep(c.reps, missed),
         "temperature_matrix": _matrix(leads, start, end),
     }
     # The goals are the agreement's: a sales team's share of its leads is not measured against them.
@@ -217,9 +171,42 @@ def _status_at(leads: QuerySet[Lead], end: datetime, now: datetime) -> dict[str,
     return {k: counts[k] - moved[f"{k}_now"] + moved[f"{k}_then"] for k in in_status}
 
 
-def _per_rep(events: QuerySet[LeadEvent], missed: Counter[str | None]) -> list[dict[str, Any]]:
-    pickups = (
-        events.filter(kind__in=PICKUP_KINDS, actor__isnull=False)
+def _counted(events: QuerySet[LeadEvent], leads: QuerySet[Lead], start: datetime, end: datetime) -> Counted:
+    """What the report counts, from the events themselves (a sales team's share of them)."""
+    not_revised = ~Q(from_status=Lead.Status.QUALIFIED)  # a revised qualification is no new one
+    counts = events.aggregate(
+        handed_off=Count("pk", filter=Q(kind=Kind.HANDED_OFF)),
+        hot=Count("pk", filter=Q(kind=Kind.HANDED_OFF, details__temperature="hot")),
+        accepted=Count("pk", filter=Q(kind=Kind.ACCEPTED)),
+        rejected=Count("pk", filter=Q(kind=Kind.REJECTED)),
+        qualified=Count("pk", filter=Q(kind=Kind.QUALIFIED) & not_revised),
+        qualified_hot=Count(
+            "pk", filter=Q(kind=Kind.QUALIFIED, details__sales_temperature="hot") & not_revised
+        ),
+        won=Count("pk", filter=Q(kind=Kind.WON)),
+        lost=Count("pk", filter=Q(kind=Kind.LOST)),
+        pickups=Count("pk", filter=Q(kind__in=PICKUP_KINDS)),
+        pickups_within=Count("pk", filter=Q(kind__in=PICKUP_KINDS, details__within_deadline=True)),
+    )
+    counts |= leads.filter(mql_at__gte=start, mql_at__lt=end).aggregate(
+        mqls=Count("pk"), mqls_icp_match=Count("pk", filter=Q(icp_fit=True))
+    )
+    rejected_by_reason = dict(
+        events.filter(kind=Kind.REJECTED)
+        .values_list("reason")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "reason")
+    )
+    pickups = events.filter(kind__in=PICKUP_KINDS)
+    minutes = list(
+        pickups.annotate(minutes=_minutes())
+        .filter(minutes__isnull=False)
+        .values_list("minutes")
+        .annotate(n=Count("pk"))
+        .order_by("minutes")
+    )
+    rows = (
+        pickups.filter(actor__isnull=False)
         .values("actor__username")
         .annotate(
             pickups=Count("pk"),
@@ -229,10 +216,15 @@ def _per_rep(events: QuerySet[LeadEvent], missed: Counter[str | None]) -> list[d
             avg_minutes=Avg(_minutes()),
         )
     )
+    reps = {row.pop("actor__username"): row for row in rows}
+    return Counted(counts, rejected_by_reason, minutes, reps)
+
+
+def _per_rep(counted_reps: dict[str, dict[str, Any]], missed: Counter[str | None]) -> list[dict[str, Any]]:
     reps: dict[str, dict[str, Any]] = {}
-    for row in pickups:
-        reps[row["actor__username"]] = {
-            "rep": row["actor__username"],
+    for rep, row in counted_reps.items():
+        reps[rep] = {
+            "rep": rep,
             "pickups": row["pickups"],
             "accepted": row["accepted"],
             "rejected": row["rejected"],
@@ -279,7 +271,16 @@ ENDED_MONTHS_CACHE_SECONDS = 3600
 
 
 def _trend_counts(scope: Scope, start: datetime, end: datetime, zone: ZoneInfo) -> dict[str, dict]:
-    """Per month label: the event counts and the MQLs between `start` and `end` (two queries)."""
+    """Per month label: the event counts and the MQLs between `start` and `end`: an agreement's from its
+    tallies, a sales team's from the events (two queries)."""
+    if not scope.by_members:
+        return rollups.trend_counts(scope.agreement_ids, start, end, zone)
+    return _trend_counts_from_events(scope, start, end, zone)
+
+
+def _trend_counts_from_events(
+    scope: Scope, start: datetime, end: datetime, zone: ZoneInfo
+) -> dict[str, dict]:
     events = {
         row.pop("month").astimezone(zone).strftime("%Y-%m"): row
         for row in scope.events()

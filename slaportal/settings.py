@@ -320,6 +320,7 @@ CELERY_BEAT_SCHEDULE = {
     "check-overdue-pickups": {"task": "leads.check_overdue_pickups", "schedule": 60.0},
     "deliver-outbox": {"task": "integrations.deliver_outbox", "schedule": 60.0},
     "return-recycled-leads": {"task": "leads.return_recycled", "schedule": 3600.0},
+    "compact-tallies": {"task": "leads.compact_tallies", "schedule": 600.0},
     "purge-idempotency-keys": {"task": "integrations.purge_idempotency_keys", "schedule": 3600.0},
     # Daily; the builder catches up on every ended period that has no report yet.
     "build-reports": {"task": "reporting.build_due_reports", "schedule": crontab(hour=0, minute=30)},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from agreements import selectors as agreement_selectors
 from agreements.evaluation import ActivitySnapshot, Evaluation, LeadSnapshot, evaluate
 from agreements.models import AgreementVersion
 from leads.models import Activity, Lead, LeadEvent
-from leads.services import batch_sql
+from leads.services import batch_sql, tallies
 from leads.services.assignment import Turns, deadline_fields
 from leads.services.notices import new_owner_note
 from leads.services.transitions import Move, adopt, leads_transition, record_events
@@ -93,6 +94,7 @@ class _Batch:
         self.updates: list[tuple[Lead, dict[str, Any]]] = []
         self.events: list[tuple[Lead, dict[str, Any]]] = []
         self.handoffs: list[tuple[Lead, Evaluation, AgreementVersion]] = []
+        self.tallies: Counter = Counter()
 
     def write(self, actor: Actor, now: datetime) -> None:
         columns = sorted({column for _, updates in self.updates for column in updates} - {"updated_at"})
@@ -105,6 +107,7 @@ class _Batch:
             for lead, updates in self.updates:
                 Lead.objects.filter(pk=lead.pk).update(**updates)
         record_events(self.events, Kind.EVALUATED, actor, now)
+        tallies.tallies_add(self.tallies)
         if self.handoffs:
             _hand_off(self.handoffs, now)
 
@@ -158,6 +161,16 @@ def _evaluate(
     }
     if verdict.is_mql and lead.mql_at is None:
         updates["mql_at"] = now
+    if lead.mql_at is not None or verdict.is_mql:
+        batch.tallies.update(
+            tallies.mql_deltas(
+                agreement_id=lead.agreement_id,
+                mql_at=lead.mql_at or now,
+                became=lead.mql_at is None,
+                icp_before=bool(lead.icp_fit),
+                icp_now=verdict.icp_fit,
+            )
+        )
     batch.updates.append((lead, updates))
     for name, value in updates.items():
         setattr(lead, name, value)

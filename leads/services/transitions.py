@@ -9,6 +9,7 @@ views, the templates and the services alike.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from django.db.models import Case, ExpressionWrapper, F, Model, Q, Value, When
 from agreements.models import AgreementVersion
 from leads import permissions
 from leads.models import Lead, LeadEvent
-from leads.services import batch_sql
+from leads.services import batch_sql, tallies
 from leads.services.vocabulary import Actor, NotAllowed, TransitionConflict, TransitionRefused
 from slaportal.publishing import Publication, publish_many
 
@@ -162,6 +163,22 @@ def leads_transition(*, moves: list[Move], actor: Actor, kind: str, action: str,
             )
             for move in moves
         )
+        deltas = Counter()
+        for move in moves:
+            deltas.update(
+                tallies.event_deltas(
+                    agreement_id=move.version.agreement_id if move.version else None,
+                    kind=kind,
+                    at=now,
+                    actor=actor.user.username if actor.user else None,
+                    from_status=move.lead.status,
+                    reason=move.reason,
+                    details=move.details,
+                )
+            )
+        if kind == Kind.REJECTION_UNDONE:
+            deltas.update(tallies.rejection_taken_back(ids))
+        tallies.tallies_add(deltas)
         fresh = Lead.objects.select_related("owner").in_bulk(ids)
         leads = [fresh[pk] for pk in ids]
         if kind in PUBLISHED_EVENTS:
@@ -260,6 +277,21 @@ def record_events(
         )
         for lead, fields in events
     )
+    deltas = Counter()
+    for lead, fields in events:
+        version = fields.get("sla_version")
+        deltas.update(
+            tallies.event_deltas(
+                agreement_id=version.agreement_id if version else None,
+                kind=kind,
+                at=now,
+                actor=actor.user.username if actor.user else None,
+                from_status=lead.status,
+                reason=fields.get("reason", ""),
+                details=fields.get("details") or {},
+            )
+        )
+    tallies.tallies_add(deltas)
     if kind in PUBLISHED_EVENTS and events:
         publications = [
             Publication(

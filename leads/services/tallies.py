@@ -1,0 +1,317 @@
+"""Tallies: the figures reports add up, counted as they happen (leads.models.Tally).
+
+The rules are here once, as functions of what a write knows: `event_deltas` of an event (the transition
+core calls it for every event it writes), `mql_deltas` of an evaluation that made a lead an MQL or changed
+an MQL's ICP fit. `deltas_between` applies the same rules to the stored events and leads of a time window,
+which is how the report reads the part of a period that is not whole hours, how an installation counts its
+history once (`manage.py tallies --rebuild`), and how `manage.py tallies --verify` checks a live database.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Substr
+
+from leads.models import Lead, LeadEvent, Tally
+from slaportal.formats import utc_iso
+
+Kind = LeadEvent.Kind
+HOUR = timedelta(hours=1)
+# (agreement id, UTC hour, figure, key): a delta's address.
+Cell = tuple[int, datetime, str, str]
+PICKUPS = (Kind.ACCEPTED, Kind.REJECTED)
+
+
+def hour_of(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def event_deltas(
+    *,
+    agreement_id: int | None,
+    kind: str,
+    at: datetime,
+    actor: str | None,
+    from_status: str,
+    reason: str,
+    details: dict[str, Any],
+    sign: int = 1,
+) -> Counter[Cell]:
+    """What one event adds to the figures (`sign` -1: what taking it back removes). Only events that name
+    their SLA version count, as the report only counts those."""
+    out: Counter[Cell] = Counter()
+    if agreement_id is None:
+        return out
+    hour = hour_of(at)
+
+    def add(figure: str, key: str = "", n: int = 1, when: datetime = hour) -> None:
+        out[(agreement_id, when, figure, key)] += sign * n
+
+    if kind == Kind.HANDED_OFF:
+        add("handed_off")
+        if details.get("temperature") == "hot":
+            add("hot")
+    elif kind in PICKUPS:
+        add(kind)
+        add("pickups")
+        within = details.get("within_deadline") is True
+        minutes = details.get("business_minutes")
+        minutes = minutes if isinstance(minutes, int) and not isinstance(minutes, bool) else None
+        if within:
+            add("within")
+        if minutes is not None:
+            add("pickup_minutes", str(minutes))
+        if kind == Kind.REJECTED:
+            add("rejected_reason", reason)
+        if actor is not None:
+            add("rep_pickups", actor)
+            add(f"rep_{kind}", actor)
+            if within:
+                add("rep_within", actor)
+            if minutes is not None:
+                add("rep_minutes", actor, minutes)
+                add("rep_timed", actor)
+    elif kind == Kind.QUALIFIED and from_status != Lead.Status.QUALIFIED:  # a revision is no new one
+        add("qualified")
+        if details.get("sales_temperature") == "hot":
+            add("qualified_hot")
+    elif kind in (Kind.WON, Kind.LOST):
+        add(kind)
+    elif kind == Kind.BREACHED:
+        # A missed deadline belongs to the hour of the deadline, as the report dates it.
+        deadline = _deadline(details.get("deadline"))
+        add("breaches", details.get("missed_by") or "", when=hour_of(deadline) if deadline else hour)
+    return out
+
+
+def _deadline(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def mql_deltas(
+    *, agreement_id: int, mql_at: datetime, became: bool, icp_before: bool, icp_now: bool
+) -> Counter:
+    """An evaluation's part: a lead that `became` an MQL counts in the hour of mql_at, and an MQL whose ICP
+    fit changed moves between the ICP-fit MQLs of that hour and the rest."""
+    hour = hour_of(mql_at)
+    out: Counter[Cell] = Counter()
+    if became:
+        out[(agreement_id, hour, "mqls", "")] += 1
+        out[(agreement_id, hour, "mqls_icp", "")] += int(icp_now)
+    elif icp_before != icp_now:
+        out[(agreement_id, hour, "mqls_icp", "")] += 1 if icp_now else -1
+    return out
+
+
+def tallies_add(deltas: Counter[Cell]) -> None:
+    """Write deltas in the caller's transaction: one multi-row INSERT, no row anyone else updates."""
+    rows = [
+        Tally(agreement_id=a, hour=h, figure=f, key=k[:200], n=n) for (a, h, f, k), n in deltas.items() if n
+    ]
+    if rows:
+        Tally.objects.bulk_create(rows)
+
+
+def rejection_taken_back(lead_ids: Iterable[int]) -> Counter[Cell]:
+    """The deltas that undo each lead's latest rejection (taken back while it is the lead's latest
+    event, leads.services.sales.lead_undo_reject)."""
+    out: Counter[Cell] = Counter()
+    for lead_id in lead_ids:
+        event = (
+            LeadEvent.objects.filter(lead_id=lead_id, kind=Kind.REJECTED)
+            .select_related("actor", "sla_version")
+            .order_by("-at", "-pk")
+            .first()
+        )
+        if event is not None:
+            out.update(_stored_event_deltas(event, sign=-1))
+    return out
+
+
+def _stored_event_deltas(event: LeadEvent, sign: int = 1) -> Counter[Cell]:
+    return event_deltas(
+        agreement_id=event.sla_version.agreement_id if event.sla_version_id else None,
+        kind=event.kind,
+        at=event.at,
+        actor=event.actor.username if event.actor_id else None,
+        from_status=event.from_status,
+        reason=event.reason,
+        details=event.details,
+        sign=sign,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# From the stored events and leads: a window's deltas, the rebuild and the check.
+
+
+def deltas_between(agreement_ids: Iterable[int] | None, start: datetime, end: datetime) -> Counter[Cell]:
+    """The deltas the writes of [start, end) added, worked out from the stored rows: events by their time
+    (breaches by their deadline), a rejection taken back not at all, MQLs by mql_at with their ICP fit
+    now. Reads the window's rows in Python: meant for windows of an hour or so, or chunk by chunk."""
+    ids = None if agreement_ids is None else list(agreement_ids)
+    events = LeadEvent.objects.filter(sla_version__isnull=False).exclude(kind=Kind.REJECTION_UNDONE)
+    if ids is not None:
+        events = events.filter(sla_version__agreement_id__in=ids)
+    following = LeadEvent.objects.filter(lead=OuterRef("lead"), pk__gt=OuterRef("pk")).order_by("pk")
+    window = (
+        events.filter(Q(at__gte=start, at__lt=end) & ~Q(kind=Kind.BREACHED))
+        .alias(next_kind=Subquery(following.values("kind")[:1]))
+        .filter(~Q(kind=Kind.REJECTED) | Q(next_kind__isnull=True) | ~Q(next_kind=Kind.REJECTION_UNDONE))
+    )
+    out: Counter[Cell] = Counter()
+    # A short window (a report's edges) is read at once; a long one (a rebuild) in chunks.
+    long = end - start > timedelta(days=1)
+    window = window.select_related("actor", "sla_version")
+    for event in window.iterator(chunk_size=2000) if long else window:
+        out.update(_stored_event_deltas(event))
+    # A breach is recorded after its deadline, so the window's deadlines are among the breaches since.
+    # A breach is dated by its deadline, which its details hold as text: narrowed to whole seconds there.
+    deadline = Substr(KeyTextTransform("deadline", "details"), 1, 19)
+    breached = (
+        events.filter(kind=Kind.BREACHED, at__gte=start)
+        .alias(deadline=deadline)
+        .filter(
+            Q(deadline__gte=utc_iso(start)[:19], deadline__lt=utc_iso(end + timedelta(seconds=1))[:19])
+            | Q(deadline__isnull=True, at__lt=end)
+        )
+    )
+    for event in breached.select_related("actor", "sla_version"):
+        if start <= (_deadline(event.details.get("deadline")) or event.at) < end:
+            out.update(_stored_event_deltas(event))
+    leads = Lead.objects.filter(mql_at__gte=start, mql_at__lt=end)
+    if ids is not None:
+        leads = leads.filter(agreement_id__in=ids)
+    mqls = leads.values_list("agreement_id", "mql_at", "icp_fit")
+    for agreement_id, mql_at, icp_fit in mqls.iterator(2000) if long else mqls:
+        out.update(
+            mql_deltas(
+                agreement_id=agreement_id, mql_at=mql_at, became=True, icp_before=False, icp_now=icp_fit
+            )
+        )
+    return Counter({cell: n for cell, n in out.items() if n})
+
+
+def stored_between(agreement_ids: Iterable[int] | None, start: datetime, end: datetime) -> Counter[Cell]:
+    """The tallies written for the hours of [start, end)."""
+    rows = Tally.objects.filter(hour__gte=start, hour__lt=end)
+    if agreement_ids is not None:
+        rows = rows.filter(agreement_id__in=list(agreement_ids))
+    out: Counter[Cell] = Counter()
+    for a, h, f, k, n in rows.values_list("agreement_id", "hour", "figure", "key", "n").iterator(5000):
+        out[(a, h, f, k)] += n
+    return Counter({cell: n for cell, n in out.items() if n})
+
+
+def tallies_compact(*, before: datetime, hours_per_batch: int = 200) -> int:
+    """Fold the deltas of the hours before `before` into one row per figure and key; the sums stay as they
+    were at every moment (a delete and its insert commit together). Returns how many rows went."""
+    removed = 0
+    while True:
+        with transaction.atomic():
+            pending = list(
+                Tally.objects.filter(folded=False, hour__lt=before)
+                .order_by("hour", "agreement_id")
+                .values_list("agreement_id", "hour")
+                .distinct()[:hours_per_batch]
+            )
+            if not pending:
+                return removed
+            rows = Tally.objects.filter(
+                Q(*[Q(agreement_id=a, hour=h) for a, h in pending], _connector=Q.OR)
+            ).order_by("pk")
+            if connection.features.has_select_for_update_skip_locked:
+                # Another compaction's rows are left to it; a delta written meanwhile waits for the next.
+                rows = rows.select_for_update(skip_locked=True)
+            sums: Counter[Cell] = Counter()
+            ids = []
+            for pk, a, h, f, k, n in rows.values_list("pk", "agreement_id", "hour", "figure", "key", "n"):
+                sums[(a, h, f, k)] += n
+                ids.append(pk)
+            Tally.objects.filter(pk__in=ids).delete()
+            Tally.objects.bulk_create(
+                Tally(agreement_id=a, hour=h, figure=f, key=k, n=n, folded=True)
+                for (a, h, f, k), n in sums.items()
+                if n
+            )
+            removed += len(ids) - sum(1 for n in sums.values() if n)
+            if len(pending) < hours_per_batch:
+                return removed
+
+
+def _months(start: datetime, end: datetime) -> Iterable[tuple[datetime, datetime]]:
+    while start < end:
+        step = min(start + timedelta(days=31), end)
+        yield start, step
+        start = step
+
+
+def _span() -> tuple[datetime, datetime] | None:
+    first = [
+        LeadEvent.objects.filter(sla_version__isnull=False)
+        .order_by("at")
+        .values_list("at", flat=True)
+        .first(),
+        Lead.objects.filter(mql_at__isnull=False).order_by("mql_at").values_list("mql_at", flat=True).first(),
+    ]
+    last = LeadEvent.objects.order_by("-at").values_list("at", flat=True).first()
+    starts = [at for at in first if at is not None]
+    if not starts:
+        return None
+    end = max([last or starts[0], *starts, *_latest_deadline()])
+    return hour_of(min(starts)), hour_of(end) + HOUR
+
+
+def _latest_deadline() -> list[datetime]:
+    breach = LeadEvent.objects.filter(kind=Kind.BREACHED).order_by("-at").first()
+    return [_deadline(breach.details.get("deadline")) or breach.at] if breach else []
+
+
+def tallies_rebuild() -> int:
+    """Count the whole history again from the stored events and leads, replacing every tally: for an
+    installation that has history from before tallies, or one that `--verify` found wrong. Writes made
+    meanwhile wait for it (the tallies table is locked on PostgreSQL). Returns the rows written."""
+    written = 0
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {Tally._meta.db_table} IN EXCLUSIVE MODE")
+        Tally.objects.all().delete()
+        span = _span()
+        for start, end in _months(*span) if span else ():
+            cells = deltas_between(None, start, end)
+            Tally.objects.bulk_create(
+                (
+                    Tally(agreement_id=a, hour=h, figure=f, key=k, n=n, folded=True)
+                    for (a, h, f, k), n in cells.items()
+                ),
+                batch_size=5000,
+            )
+            written += len(cells)
+    return written
+
+
+def tallies_verify() -> list[str]:
+    """Where the tallies differ from the stored events and leads, month by month: empty when they agree."""
+    span = _span()
+    problems = []
+    for start, end in _months(*span) if span else ():
+        counted, stored = deltas_between(None, start, end), stored_between(None, start, end)
+        for cell in sorted(set(counted) | set(stored)):
+            if counted[cell] != stored[cell]:
+                a, h, f, k = cell
+                problems.append(
+                    f"agreement {a}, {h:%Y-%m-%d %H}:00 UTC, {f}{f'[{k}]' if k else ''}: "
+                    f"tallied {stored[cell]}, events say {counted[cell]}"
+                )
+    return problems

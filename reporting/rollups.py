@@ -1,0 +1,144 @@
+"""The report's figures read from the tallies (leads.models.Tally) instead of the events they count.
+
+A period's whole hours come from the tallies, a few thousand rows a month whatever the number of leads;
+the minutes before its first whole hour and after its last (the current hour, up to now) are counted from
+the stored events by the same rules (leads.services.tallies.deltas_between). The figures are the ones
+reporting.selectors computes from the events, equal to them (tests/reporting/test_rollups.py compares the
+two on random histories, `manage.py tallies --verify` the tallies of a live database).
+
+A sales team's figures are its members' share of the leads, which a later step of a member can change;
+they are counted from the events (reporting.selectors), not from the tallies.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
+
+from leads.models import Tally
+from leads.services.tallies import HOUR, deltas_between, hour_of
+
+# The trend chart's figures, as monthly_trends names them.
+TREND_FIGURES = ("mqls", "handed_off", "accepted", "won", "pickups", "within")
+
+
+def _ceil_hour(at: datetime) -> datetime:
+    floor = hour_of(at)
+    return floor if floor == at else floor + HOUR
+
+
+def tallied(agreement_ids: tuple[int, ...], start: datetime, end: datetime) -> Counter[tuple[str, str]]:
+    """Each (figure, key)'s sum over [start, end): one query for the whole hours, the stored events of
+    the edges (at most an hour each) for the rest."""
+    out: Counter[tuple[str, str]] = Counter()
+    first, last = _ceil_hour(start), hour_of(end)
+    edges = [(start, end)]
+    if first < last:
+        rows = (
+            Tally.objects.filter(agreement_id__in=agreement_ids, hour__gte=first, hour__lt=last)
+            .values_list("figure", "key")
+            .annotate(total=Sum("n"))
+            .order_by()
+        )
+        out.update({(figure, key): total for figure, key, total in rows})
+        edges = [(start, first), (last, end)]
+    for a, b in edges:
+        if a < b:
+            for (_, _, figure, key), n in deltas_between(agreement_ids, a, b).items():
+                out[(figure, key)] += n
+    return out
+
+
+@dataclass
+class Counted:
+    """What the report counts from the events, whichever way it was read."""
+
+    counts: dict[str, int]
+    rejected_by_reason: dict[str, int]
+    minutes: list[tuple[int, int]]  # pickup business minutes and how many pickups took them, ascending
+    reps: dict[str, dict[str, Any]]
+    recorded_breaches: Counter[str | None] = field(default_factory=Counter)
+
+
+def counted(agreement_ids: tuple[int, ...], start: datetime, end: datetime) -> Counted:
+    t = tallied(agreement_ids, start, end)
+
+    def keyed(figure: str) -> dict[str, int]:
+        return {key: n for (f, key), n in t.items() if f == figure and n}
+
+    names = ("handed_off", "hot", "accepted", "rejected", "qualified", "qualified_hot", "won", "lost")
+    counts = {name: t[(name, "")] for name in names}
+    counts |= {
+        "pickups": t[("pickups", "")],
+        "pickups_within": t[("within", "")],
+        "mqls": t[("mqls", "")],
+        "mqls_icp_match": t[("mqls_icp", "")],
+    }
+    reasons = sorted(keyed("rejected_reason").items(), key=lambda item: (-item[1], item[0]))
+    minutes = sorted((int(key), n) for key, n in keyed("pickup_minutes").items())
+    reps: dict[str, dict[str, Any]] = {}
+    for rep, n in keyed("rep_pickups").items():
+        timed = t[("rep_timed", rep)]
+        reps[rep] = {
+            "pickups": n,
+            "accepted": t[("rep_accepted", rep)],
+            "rejected": t[("rep_rejected", rep)],
+            "within": t[("rep_within", rep)],
+            "avg_minutes": t[("rep_minutes", rep)] / timed if timed else None,
+        }
+    recorded = Counter({key or None: n for key, n in keyed("breaches").items()})
+    return Counted(counts, dict(reasons), minutes, reps, recorded)
+
+
+def percentile(minutes: list[tuple[int, int]], fraction: float) -> float | None:
+    """percentile_cont over the values `minutes` holds with their counts, as PostgreSQL computes it."""
+    total = sum(n for _, n in minutes)
+    if not total:
+        return None
+    position = fraction * (total - 1)
+    low, high = int(position), min(int(position) + 1, total - 1)
+
+    def value_at(index: int) -> int:
+        seen = 0
+        for value, n in minutes:
+            seen += n
+            if index < seen:
+                return value
+        raise IndexError(index)
+
+    below, above = value_at(low), value_at(high)
+    return below + (above - below) * (position - low)
+
+
+def trend_counts(agreement_ids: tuple[int, ...], start: datetime, end: datetime, zone: ZoneInfo) -> dict:
+    """Per month label: the trend chart's figures between `start` and `end`, from the tallies (the hour
+    before `end`, if it is not whole, from the events). Hours are whole in every zone with an offset of
+    whole hours; in one with a half hour, the hour around midnight counts in the month it starts in."""
+    events: dict[str, dict[str, int]] = {}
+    last = hour_of(end)
+    rows = (
+        Tally.objects.filter(
+            agreement_id__in=agreement_ids, hour__gte=hour_of(start), hour__lt=last, figure__in=TREND_FIGURES
+        )
+        .annotate(month=TruncMonth("hour", tzinfo=zone))
+        .values_list("month", "figure")
+        .annotate(total=Sum("n"))
+        .order_by()
+    )
+    for month, figure, total in rows:
+        events.setdefault(month.astimezone(zone).strftime("%Y-%m"), Counter())[figure] += total
+    if last < end:
+        label = (end - timedelta(microseconds=1)).astimezone(zone).strftime("%Y-%m")
+        for (_, _, figure, _), n in deltas_between(agreement_ids, last, end).items():
+            if figure in TREND_FIGURES:
+                events.setdefault(label, Counter())[figure] += n
+    return {
+        "events": {label: {**row, "within": row.get("within", 0)} for label, row in events.items()},
+        "mqls": {label: row.get("mqls", 0) for label, row in events.items()},
+    }
