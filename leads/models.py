@@ -108,6 +108,8 @@ class Lead(models.Model):
             models.Index(
                 fields=["reminder_at"], condition=Q(status="handed_off"), name="lead_reminder_due_idx"
             ),
+            # reporting: the MQLs of a period, or of the hour a report reads from the leads themselves
+            models.Index(fields=["mql_at"], condition=Q(mql_at__isnull=False), name="lead_mql_idx"),
         ]
 
     def __str__(self) -> str:

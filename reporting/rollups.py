@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -116,16 +116,40 @@ def percentile(minutes: list[tuple[int, int]], fraction: float) -> float | None:
     return below + (above - below) * (position - low)
 
 
+def _month_starts(start: datetime, end: datetime, zone: ZoneInfo) -> list[datetime]:
+    """The starts of the months (in `zone`) strictly between `start` and `end`."""
+    local = start.astimezone(zone)
+    year, month = local.year, local.month
+    starts = []
+    while True:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        at = datetime(year, month, 1, tzinfo=zone)
+        if at >= end:
+            return starts
+        starts.append(at)
+
+
 def trend_counts(agreement_ids: tuple[int, ...], start: datetime, end: datetime, zone: ZoneInfo) -> dict:
-    """Per month label: the trend chart's figures between `start` and `end`, from the tallies (the hour
-    before `end`, if it is not whole, from the events). Hours are whole in every zone with an offset of
-    whole hours; in one with a half hour, the hour around midnight counts in the month it starts in."""
+    """Per month label: the trend chart's figures between `start` and `end`, from the tallies in one
+    query. Whatever is not a whole hour of one month (the edges, and in a zone with a half-hour offset
+    the hour around each midnight between two months) is counted from the events, each part in its month."""
     events: dict[str, dict[str, int]] = {}
-    last = hour_of(end)
+    first, last = _ceil_hour(start), hour_of(end)
+    parts = [(start, first), (max(first, last), end)] if first < last else [(start, end)]
+    split = []  # hours two months share
+    for boundary in _month_starts(start, end, zone):
+        hour = hour_of(boundary)
+        if hour != boundary and first <= hour < last:
+            split.append(hour)
+            parts += [(hour, boundary), (boundary, hour + HOUR)]
     rows = (
         Tally.objects.filter(
-            agreement_id__in=agreement_ids, hour__gte=hour_of(start), hour__lt=last, figure__in=TREND_FIGURES
+            agreement_id__in=agreement_ids,
+            hour__gte=first,
+            hour__lt=max(first, last),
+            figure__in=TREND_FIGURES,
         )
+        .exclude(hour__in=split)
         .annotate(month=TruncMonth("hour", tzinfo=zone))
         .values_list("month", "figure")
         .annotate(total=Sum("n"))
@@ -133,9 +157,11 @@ def trend_counts(agreement_ids: tuple[int, ...], start: datetime, end: datetime,
     )
     for month, figure, total in rows:
         events.setdefault(month.astimezone(zone).strftime("%Y-%m"), Counter())[figure] += total
-    if last < end:
-        label = (end - timedelta(microseconds=1)).astimezone(zone).strftime("%Y-%m")
-        for (_, _, figure, _), n in deltas_between(agreement_ids, last, end).items():
+    for a, b in parts:
+        if a >= b:
+            continue
+        label = a.astimezone(zone).strftime("%Y-%m")
+        for (_, _, figure, _), n in deltas_between(agreement_ids, a, b).items():
             if figure in TREND_FIGURES:
                 events.setdefault(label, Counter())[figure] += n
     return {

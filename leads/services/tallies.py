@@ -107,8 +107,8 @@ def mql_deltas(
     out: Counter[Cell] = Counter()
     if became:
         out[(agreement_id, hour, "mqls", "")] += 1
-        out[(agreement_id, hour, "mqls_icp", "")] += int(icp_now)
-    elif icp_before != icp_now:
+        out[(agreement_id, hour, "mqls_icp", "")] += int(bool(icp_now))
+    elif bool(icp_before) != bool(icp_now):
         out[(agreement_id, hour, "mqls_icp", "")] += 1 if icp_now else -1
     return out
 
@@ -238,6 +238,8 @@ def tallies_compact(*, before: datetime, hours_per_batch: int = 200) -> int:
             for pk, a, h, f, k, n in rows.values_list("pk", "agreement_id", "hour", "figure", "key", "n"):
                 sums[(a, h, f, k)] += n
                 ids.append(pk)
+            if not ids:
+                return removed  # another compaction holds these hours
             Tally.objects.filter(pk__in=ids).delete()
             Tally.objects.bulk_create(
                 Tally(agreement_id=a, hour=h, figure=f, key=k, n=n, folded=True)
