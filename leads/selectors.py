@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from agreements.models import Agreement, Team
@@ -149,6 +149,19 @@ def lead_detail(*, lead_id: int) -> Lead:
         )
         .select_related("agreement")
         .get(pk=lead_id)
+    )
+
+
+def events_standing(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
+    """`events` without the rejections their rep took back at once: for the figures, those never
+    happened. An undo is only allowed while the rejection is the lead's latest event
+    (leads.services.sales.lead_undo_reject), so a rejection was taken back exactly when the lead's next
+    event is the undo."""
+    following = LeadEvent.objects.filter(lead=OuterRef("lead"), pk__gt=OuterRef("pk")).order_by("pk")
+    return events.alias(next_kind=Subquery(following.values("kind")[:1])).filter(
+        ~Q(kind=LeadEvent.Kind.REJECTED)
+        | Q(next_kind__isnull=True)
+        | ~Q(next_kind=LeadEvent.Kind.REJECTION_UNDONE)
     )
 
 

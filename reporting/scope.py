@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agreements.models import Agreement, Team, TeamMember
 from leads.models import Lead, LeadEvent
+from leads.selectors import events_standing
 
 Kind = LeadEvent.Kind
 
@@ -42,14 +43,7 @@ class Scope:
         Every event the figures count is a state-machine step naming the SLA version it applied; going
         through the (small) versions table rather than the leads table spares a join with every lead.
         """
-        events = LeadEvent.objects.filter(sla_version__agreement_id__in=self.agreement_ids)
-        # A rejection its rep took back at once never happened for the figures. An undo is only allowed
-        # while the rejection is the lead's latest event (leads.services.lead_undo_reject), so a rejection
-        # was taken back exactly when the lead's next event is the undo.
-        following = LeadEvent.objects.filter(lead=OuterRef("lead"), pk__gt=OuterRef("pk")).order_by("pk")
-        events = events.alias(next_kind=Subquery(following.values("kind")[:1])).filter(
-            ~Q(kind=Kind.REJECTED) | Q(next_kind__isnull=True) | ~Q(next_kind=Kind.REJECTION_UNDONE)
-        )
+        events = events_standing(LeadEvent.objects.filter(sla_version__agreement_id__in=self.agreement_ids))
         return events.filter(self.members_behind()) if self.by_members else events
 
     def members_behind(self) -> Q:

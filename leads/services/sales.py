@@ -141,20 +141,23 @@ def lead_undo_reject(*, lead: Lead, actor: Actor, now: datetime | None = None) -
     """Take a rejection back within REJECT_UNDO_SECONDS: the lead awaits its owner again, with the pickup
     deadline it had (a deadline that passed meanwhile is then escalated as any other)."""
     now = now or timezone.now()
-    event = undoable_rejection(lead, actor.user, now)
-    if event is None:
-        raise TransitionRefused(
-            action="undo the rejection",
-            current=lead.status,
-            why=f"only the rep who rejected the lead can take it back, within {limits.REJECT_UNDO_SECONDS} "
-            "seconds and before anything else happens to it",
-        )
-    before = event.details.get("before") or {}
-    restored = {name: before.get(name) for name in UNDONE_FIELDS}
-    for name in ("pickup_deadline", "reminder_at", "recycle_at", "nurture_since", "picked_up_at"):
-        restored[name] = parse_datetime(restored[name]) if restored[name] else None
-    restored["rejection_reason"] = restored["rejection_reason"] or ""
     with transaction.atomic():
+        # Locked, so nothing (an evaluation, the CRM's update) lands between the check and the undo: the
+        # rejection is still the lead's latest event when it is taken back, as the figures assume.
+        list(Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk", flat=True))
+        event = undoable_rejection(lead, actor.user, now)
+        if event is None:
+            raise TransitionRefused(
+                action="undo the rejection",
+                current=lead.status,
+                why="only the rep who rejected the lead can take it back, within "
+                f"{limits.REJECT_UNDO_SECONDS} seconds and before anything else happens to it",
+            )
+        before = event.details.get("before") or {}
+        restored = {name: before.get(name) for name in UNDONE_FIELDS}
+        for name in ("pickup_deadline", "reminder_at", "recycle_at", "nurture_since", "picked_up_at"):
+            restored[name] = parse_datetime(restored[name]) if restored[name] else None
+        restored["rejection_reason"] = restored["rejection_reason"] or ""
         lead = lead_transition(
             lead=lead,
             to=Status.HANDED_OFF,

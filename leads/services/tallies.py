@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Substr
 
 from leads.models import Lead, LeadEvent, Tally
+from leads.selectors import events_standing
 from slaportal.formats import utc_iso
 
 Kind = LeadEvent.Kind
@@ -122,33 +123,37 @@ def tallies_add(deltas: Counter[Cell]) -> None:
         Tally.objects.bulk_create(rows)
 
 
-def rejection_taken_back(lead_ids: Iterable[int]) -> Counter[Cell]:
-    """The deltas that undo each lead's latest rejection (taken back while it is the lead's latest
-    event, leads.services.sales.lead_undo_reject)."""
+def deltas_of(events: Iterable[LeadEvent], sign: int = 1) -> Counter[Cell]:
+    """What these events add to the figures, whether just built for writing or read back (with their
+    version and actor at hand: no query)."""
     out: Counter[Cell] = Counter()
-    for lead_id in lead_ids:
-        event = (
-            LeadEvent.objects.filter(lead_id=lead_id, kind=Kind.REJECTED)
-            .select_related("actor", "sla_version")
-            .order_by("-at", "-pk")
-            .first()
+    for event in events:
+        out.update(
+            event_deltas(
+                agreement_id=event.sla_version.agreement_id if event.sla_version_id else None,
+                kind=event.kind,
+                at=event.at,
+                actor=event.actor.username if event.actor_id else None,
+                from_status=event.from_status,
+                reason=event.reason,
+                details=event.details,
+                sign=sign,
+            )
         )
-        if event is not None:
-            out.update(_stored_event_deltas(event, sign=-1))
     return out
 
 
-def _stored_event_deltas(event: LeadEvent, sign: int = 1) -> Counter[Cell]:
-    return event_deltas(
-        agreement_id=event.sla_version.agreement_id if event.sla_version_id else None,
-        kind=event.kind,
-        at=event.at,
-        actor=event.actor.username if event.actor_id else None,
-        from_status=event.from_status,
-        reason=event.reason,
-        details=event.details,
-        sign=sign,
-    )
+def rejection_taken_back(lead_ids: Iterable[int]) -> Counter[Cell]:
+    """The deltas that undo each lead's latest rejection (taken back while it is the lead's latest
+    event, leads.services.sales.lead_undo_reject). Undos come one lead at a time."""
+    latest = [
+        LeadEvent.objects.filter(lead_id=lead_id, kind=Kind.REJECTED)
+        .select_related("actor", "sla_version")
+        .order_by("-at", "-pk")
+        .first()
+        for lead_id in lead_ids
+    ]
+    return deltas_of((event for event in latest if event is not None), sign=-1)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -163,20 +168,13 @@ def deltas_between(agreement_ids: Iterable[int] | None, start: datetime, end: da
     events = LeadEvent.objects.filter(sla_version__isnull=False).exclude(kind=Kind.REJECTION_UNDONE)
     if ids is not None:
         events = events.filter(sla_version__agreement_id__in=ids)
-    following = LeadEvent.objects.filter(lead=OuterRef("lead"), pk__gt=OuterRef("pk")).order_by("pk")
-    window = (
-        events.filter(Q(at__gte=start, at__lt=end) & ~Q(kind=Kind.BREACHED))
-        .alias(next_kind=Subquery(following.values("kind")[:1]))
-        .filter(~Q(kind=Kind.REJECTED) | Q(next_kind__isnull=True) | ~Q(next_kind=Kind.REJECTION_UNDONE))
-    )
-    out: Counter[Cell] = Counter()
+    window = events_standing(events.filter(at__gte=start, at__lt=end).exclude(kind=Kind.BREACHED))
+    window = window.select_related("actor", "sla_version")
     # A short window (a report's edges) is read at once; a long one (a rebuild) in chunks.
     long = end - start > timedelta(days=1)
-    window = window.select_related("actor", "sla_version")
-    for event in window.iterator(chunk_size=2000) if long else window:
-        out.update(_stored_event_deltas(event))
-    # A breach is recorded after its deadline, so the window's deadlines are among the breaches since.
-    # A breach is dated by its deadline, which its details hold as text: narrowed to whole seconds there.
+    out = deltas_of(window.iterator(chunk_size=2000) if long else window)
+    # A breach is dated by its deadline, which its details hold as text (narrowed here to whole seconds);
+    # it is recorded after the deadline, so the window's deadlines are among the breaches since `start`.
     deadline = Substr(KeyTextTransform("deadline", "details"), 1, 19)
     breached = (
         events.filter(kind=Kind.BREACHED, at__gte=start)
@@ -186,9 +184,13 @@ def deltas_between(agreement_ids: Iterable[int] | None, start: datetime, end: da
             | Q(deadline__isnull=True, at__lt=end)
         )
     )
-    for event in breached.select_related("actor", "sla_version"):
-        if start <= (_deadline(event.details.get("deadline")) or event.at) < end:
-            out.update(_stored_event_deltas(event))
+    out.update(
+        deltas_of(
+            event
+            for event in breached.select_related("actor", "sla_version")
+            if start <= (_deadline(event.details.get("deadline")) or event.at) < end
+        )
+    )
     leads = Lead.objects.filter(mql_at__gte=start, mql_at__lt=end)
     if ids is not None:
         leads = leads.filter(agreement_id__in=ids)
@@ -270,13 +272,9 @@ def _span() -> tuple[datetime, datetime] | None:
     starts = [at for at in first if at is not None]
     if not starts:
         return None
-    end = max([last or starts[0], *starts, *_latest_deadline()])
+    # A breach's deadline is before the breach was recorded: the latest event ends the span.
+    end = max([last or starts[0], *starts])
     return hour_of(min(starts)), hour_of(end) + HOUR
-
-
-def _latest_deadline() -> list[datetime]:
-    breach = LeadEvent.objects.filter(kind=Kind.BREACHED).order_by("-at").first()
-    return [_deadline(breach.details.get("deadline")) or breach.at] if breach else []
 
 
 def tallies_rebuild() -> int:

@@ -9,7 +9,6 @@ views, the templates and the services alike.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -147,7 +146,7 @@ def leads_transition(*, moves: list[Move], actor: Actor, kind: str, action: str,
         if moved:
             # Nothing of the batch is kept: the caller reads the leads again and decides.
             raise TransitionConflict(min(moved), action)
-        LeadEvent.objects.bulk_create(
+        written = LeadEvent.objects.bulk_create(
             LeadEvent(
                 lead_id=move.lead.pk,
                 kind=kind,
@@ -163,19 +162,7 @@ def leads_transition(*, moves: list[Move], actor: Actor, kind: str, action: str,
             )
             for move in moves
         )
-        deltas = Counter()
-        for move in moves:
-            deltas.update(
-                tallies.event_deltas(
-                    agreement_id=move.version.agreement_id if move.version else None,
-                    kind=kind,
-                    at=now,
-                    actor=actor.user.username if actor.user else None,
-                    from_status=move.lead.status,
-                    reason=move.reason,
-                    details=move.details,
-                )
-            )
+        deltas = tallies.deltas_of(written)
         if kind == Kind.REJECTION_UNDONE:
             deltas.update(tallies.rejection_taken_back(ids))
         tallies.tallies_add(deltas)
@@ -277,21 +264,7 @@ def record_events(
         )
         for lead, fields in events
     )
-    deltas = Counter()
-    for lead, fields in events:
-        version = fields.get("sla_version")
-        deltas.update(
-            tallies.event_deltas(
-                agreement_id=version.agreement_id if version else None,
-                kind=kind,
-                at=now,
-                actor=actor.user.username if actor.user else None,
-                from_status=lead.status,
-                reason=fields.get("reason", ""),
-                details=fields.get("details") or {},
-            )
-        )
-    tallies.tallies_add(deltas)
+    tallies.tallies_add(tallies.deltas_of(written))
     if kind in PUBLISHED_EVENTS and events:
         publications = [
             Publication(

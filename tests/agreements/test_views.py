@@ -177,15 +177,7 @@ def test_return_without_comment_shows_inline_error(client, draft, marketer, mana
     assert draft.status == Status.IN_REVIEW
 
 
-def test_compare_shows_changed_rules_side_by_side(client, active, marketer):
-    v2 = services.version_create_draft(agreement=active.agreement, actor=marketer)
-    services.version_update_section(
-        version=v2,
-        key="icp",
-        data={"criteria": [{"field": "company_employees", "op": "gte", "value": 250}]},
-        prose="Bigger companies only.",
-        actor=marketer,
-    )
+def test_compare_shows_changed_rules_side_by_side(client, active, v2, marketer):
     client.force_login(marketer)
     response = client.get(reverse("agreements:compare", args=[active.agreement_id]), {"a": 1, "b": 2})
     html = response.content.decode()
