@@ -83,6 +83,19 @@ def active_version_for_evaluation(*, agreement_id: int) -> AgreementVersion | No
     return signed_version(pk) if pk else None
 
 
+def default_agreement_in_force() -> tuple[int, int | None] | None:
+    """`default_agreement`'s id and the id of its version in force, in one query while one is in force."""
+    row = (
+        Agreement.objects.filter(versions__status=Status.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", "versions__pk")
+    ).first()
+    if row is not None:
+        return row
+    oldest = Agreement.objects.order_by("pk").values_list("pk", flat=True).first()
+    return None if oldest is None else (oldest, None)
+
+
 def clear_version_cache() -> None:
     _signed.clear()
 

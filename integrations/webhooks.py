@@ -35,7 +35,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
-from integrations.api.serializers import LeadSerializer
+from integrations.api.serializers import lead_data
 from integrations.models import Outbox, WebhookSubscription
 from integrations.netguard import guarded_open
 from integrations.outbox import SENDERS, Undeliverable, lane_of, outbox_add, outbox_add_many, outbox_email
@@ -126,14 +126,14 @@ def webhooks_emit_many(event: str, data: list[Callable[[], dict[str, Any]]], *, 
     """`webhooks_emit` for many subjects of one event (a batch transition): one check of who subscribes,
     one multi-row insert of the deliveries, one nudge."""
     subscriptions = [
-        s
-        for s in WebhookSubscription.objects.filter(is_active=True).only("pk", "events")
-        if event in s.events
+        pk
+        for pk, events in WebhookSubscription.objects.filter(is_active=True).values_list("pk", "events")
+        if event in events
     ]
     if not subscriptions or not data:
         return 0
     payloads = [
-        {"subscription": subscription.pk, "event": event, "body": _body(event, build(), now)}
+        {"subscription": subscription, "event": event, "body": _body(event, build(), now)}
         for build in data
         for subscription in subscriptions
     ]
@@ -163,7 +163,7 @@ def event_data(subject: Any, sla: dict[str, Any], details: dict[str, Any] | None
     step and what the step recorded (a rejection's note, a feedback's answers); or a report with its
     address."""
     if isinstance(subject, Lead):
-        return {"lead": LeadSerializer(subject).data, "sla": sla, "details": details or {}}
+        return {"lead": lead_data(subject), "sla": sla, "details": details or {}}
     if isinstance(subject, MonthlyReport):
         return {
             "id": subject.pk,

@@ -26,12 +26,15 @@ def user_roles(user: Any) -> frozenset[Role]:
         return frozenset()
     cached = getattr(user, "_slaportal_roles", None)
     if cached is None:
-        names = set(user.groups.values_list("name", flat=True))
-        cached = frozenset(role for role in Role if role.value in names)
-        if user.is_superuser:
-            cached = cached | {Role.ADMIN}
-        user._slaportal_roles = cached
+        remember_roles(user, set(user.groups.values_list("name", flat=True)))
+        cached = user._slaportal_roles
     return cached
+
+
+def remember_roles(user: Any, group_names: set[str]) -> None:
+    """Cache the user's roles from the names of their groups, read by the query that loaded them."""
+    roles = frozenset(role for role in Role if role.value in group_names)
+    user._slaportal_roles = roles | {Role.ADMIN} if user.is_superuser else roles
 
 
 def has_role(user: Any, *roles: Role) -> bool:

@@ -51,8 +51,8 @@ from integrations.api.lead_io import (
     ReassignSerializer,
     RejectSerializer,
 )
-from integrations.api.serializers import LeadSerializer
-from integrations.api.strict import StrictBooleanFilter, StrictCursor, StrictQuery
+from integrations.api.serializers import LeadSerializer, lead_data
+from integrations.api.strict import StrictBooleanFilter, StrictCursor, StrictQuery, validated
 from leads import limits, permissions, selectors, services
 from leads.models import Lead, LeadEvent, Temperature
 from slaportal.converters import IdConverter
@@ -170,15 +170,11 @@ class LeadListCreateView(StrictQuery, generics.ListAPIView):
     )
     def post(self, request: Request) -> Response:
         require_role(request, *permissions.SENDS_LEADS_ROLES, message=SENDS_LEADS_ONLY)
-        payload = LeadWriteSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
+        data = dict(validated(LeadWriteSerializer, request.data))
         external_id = data.pop("external_id")
         data.update(data.pop("company", {}))
         lead, created = services.lead_upsert(external_id=external_id, data=data, actor=actor_for(request))
-        return Response(
-            LeadSerializer(lead).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        return Response(lead_data(lead), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 def _lead_for(request: Request, lead_id: int) -> Lead:
@@ -197,7 +193,7 @@ class LeadDetailView(StrictQuery, APIView):
         responses={200: LeadSerializer, (404, PROBLEM): ProblemSerializer, **COMMON_ERRORS},
     )
     def get(self, request: Request, lead_id: int) -> Response:
-        return Response(LeadSerializer(_lead_for(request, lead_id)).data)
+        return Response(lead_data(_lead_for(request, lead_id)))
 
 
 class LeadEventsView(StrictQuery, generics.ListAPIView):
@@ -297,7 +293,7 @@ class LeadActionView(StrictQuery, APIView):
             data = dict(payload.validated_data)
         self.act(request, lead, data)
         lead = Lead.objects.select_related("owner").get(pk=lead.pk)
-        return Response(LeadSerializer(lead).data)
+        return Response(lead_data(lead))
 
 
 ACTION_RESPONSES = {

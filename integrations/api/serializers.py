@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from integrations.api.strict import StrictFields
+from integrations.api.strict import StrictFields, built_once
 from leads import limits
 from leads.models import Lead, Temperature
 
@@ -192,4 +192,9 @@ class LeadSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(CompanyAnswerSerializer)
     def get_company(self, lead: Lead) -> dict[str, Any]:
-        return CompanySerializer(lead).data
+        return built_once(CompanySerializer).to_representation(lead)
+
+
+def lead_data(lead: Lead) -> dict[str, Any]:
+    """The lead as GET /leads/{id} answers it (and webhooks send it)."""
+    return built_once(LeadSerializer).to_representation(lead)

@@ -34,6 +34,12 @@ class InForce(dict):
             self[agreement_id] = agreement_selectors.active_version_for_evaluation(agreement_id=agreement_id)
         return self[agreement_id]
 
+    def know(self, agreement_id: int, version_id: int | None) -> None:
+        """Take the version in force from a query that read its id with something else (no query here;
+        its clauses come from the cache of signed versions)."""
+        if agreement_id not in self:
+            self[agreement_id] = agreement_selectors.signed_version(version_id) if version_id else None
+
 
 def leads_evaluate(
     *,
@@ -56,10 +62,19 @@ def leads_evaluate(
 
 
 def evaluate_locked(
-    leads: list[Lead], *, actor: Actor, now: datetime, versions: InForce, new: bool = False
+    leads: list[Lead],
+    *,
+    actor: Actor,
+    now: datetime,
+    versions: InForce,
+    before: list[tuple[Lead, str, dict[str, Any]]] | None = None,
+    changes: dict[int, dict[str, Any]] | None = None,
 ) -> dict[int, Evaluation | None]:
-    """Evaluate leads this transaction holds locked (or has just created: `new`, so no activities yet).
-    The lead objects are brought up to date."""
+    """Evaluate leads this transaction holds locked. The lead objects are brought up to date.
+
+    `before`: the caller's own events, (lead, kind, fields), written ahead of the evaluation's in the same
+    INSERT; `changes`: columns the caller changed on a lead (by id), written in the evaluation's UPDATE.
+    """
     in_force = {
         agreement_id: versions.get_active(agreement_id) for agreement_id in {x.agreement_id for x in leads}
     }
@@ -69,14 +84,14 @@ def evaluate_locked(
         if version is not None
     }
     history: dict[int, list[ActivitySnapshot]] = {lead.pk: [] for lead in leads}
-    if windows and not new:
+    if windows:
         rows = Activity.objects.filter(
             lead_id__in=list(history), occurred_at__gt=min(windows.values()), occurred_at__lte=now
         ).order_by("lead_id", "-occurred_at", "-pk")  # each lead's newest first, as Activity orders
         for lead_id, kind, at in rows.values_list("lead_id", "type", "occurred_at"):
             history[lead_id].append(ActivitySnapshot(kind, at))
     results: dict[int, Evaluation | None] = {}
-    batch = _Batch()
+    batch = _Batch(before, changes)
     for lead in leads:
         version = in_force[lead.agreement_id]
         since = windows.get(lead.agreement_id)
@@ -86,27 +101,52 @@ def evaluate_locked(
     return results
 
 
+def evaluate_new(
+    lead: Lead, *, actor: Actor, now: datetime, versions: InForce, created: dict[str, Any]
+) -> bool:
+    """Evaluate a lead not stored yet (so without activities) and INSERT it with its verdict, its
+    `created` event (those fields) ahead of the evaluation's. False, with nothing written, when a lead with
+    its external_id exists already (a concurrent request's): the caller updates that one instead."""
+    batch = _Batch()
+    _evaluate(lead, versions.get_active(lead.agreement_id), (), actor, now, batch)
+    if not batch_sql.insert_new(lead, unique="external_id"):
+        return False
+    batch.updates.clear()  # the INSERT carried them
+    batch.before.append((lead, Kind.CREATED, created))
+    batch.write(actor, now)
+    return True
+
+
 class _Batch:
     """What evaluating a batch of leads writes, written at once: the leads' new verdicts (one UPDATE on
-    PostgreSQL), the `evaluated` events (one INSERT) and the handoffs (one batch transition)."""
+    PostgreSQL), the events (one INSERT) and the handoffs (one batch transition)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        before: list[tuple[Lead, str, dict[str, Any]]] | None = None,
+        changes: dict[int, dict[str, Any]] | None = None,
+    ) -> None:
+        self.before = list(before or [])
+        self.changes = changes or {}
         self.updates: list[tuple[Lead, dict[str, Any]]] = []
         self.events: list[tuple[Lead, dict[str, Any]]] = []
         self.handoffs: list[tuple[Lead, Evaluation, AgreementVersion]] = []
         self.tallies: Counter = Counter()
 
     def write(self, actor: Actor, now: datetime) -> None:
-        columns = sorted({column for _, updates in self.updates for column in updates} - {"updated_at"})
-        if len(self.updates) > 1 and batch_sql.applies([updates for _, updates in self.updates]):
-            rows = [(lead.pk, lead.status, ..., lead.status, u) for lead, u in self.updates]
+        updates = [(lead, {**self.changes.get(lead.pk, {}), **u}) for lead, u in self.updates]
+        columns = sorted({column for _, u in updates for column in u} - {"updated_at"})
+        if len(updates) > 1 and batch_sql.applies([u for _, u in updates]):
+            rows = [(lead.pk, lead.status, ..., lead.status, u) for lead, u in updates]
             if len(batch_sql.update_each(rows, columns, now)) != len(rows):
                 # The leads are locked (or new) in this transaction: a missing one is a bug, not a race.
                 raise RuntimeError("A lead being evaluated changed under its lock.")
         else:
-            for lead, updates in self.updates:
-                Lead.objects.filter(pk=lead.pk).update(**updates)
-        record_events(self.events, Kind.EVALUATED, actor, now)
+            for lead, u in updates:
+                Lead.objects.filter(pk=lead.pk).update(**u)
+        record_events(
+            self.before + [(lead, Kind.EVALUATED, fields) for lead, fields in self.events], actor, now
+        )
         tallies.tallies_add(self.tallies)
         if self.handoffs:
             _hand_off(self.handoffs, now)
@@ -121,9 +161,8 @@ def _evaluate(
     batch: _Batch,
 ) -> Evaluation | None:
     if version is None:
-        Lead.objects.filter(pk=lead.pk).update(
-            explanation={"evaluated_at": utc_iso(now), "error": "No version of the SLA is in force."}
-        )
+        lead.explanation = {"evaluated_at": utc_iso(now), "error": "No version of the SLA is in force."}
+        batch.updates.append((lead, {"explanation": lead.explanation}))
         return None
     clauses = version.clauses
     verdict = evaluate(_snapshot(lead, activities), clauses, now)

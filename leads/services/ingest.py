@@ -10,15 +10,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from agreements import selectors as agreement_selectors
 from agreements.models import Agreement
 from leads import limits
 from leads.models import Activity, Lead, LeadEvent
-from leads.services.evaluation import InForce, evaluate_locked, leads_evaluate
-from leads.services.transitions import record_event
+from leads.services import batch_sql
+from leads.services.evaluation import InForce, evaluate_locked, evaluate_new, leads_evaluate
 from leads.services.vocabulary import Actor, LeadValidationError, NoAgreement
 
 Status = Lead.Status
@@ -102,13 +102,6 @@ def clean_lead_data(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _default_agreement() -> Agreement:
-    agreement = agreement_selectors.default_agreement()
-    if agreement is None:
-        raise NoAgreement("No SLA exists yet: create and sign one before sending leads.")
-    return agreement
-
-
 def lead_upsert(
     *,
     external_id: str,
@@ -132,36 +125,55 @@ def lead_upsert(
     if external_id != external_id.strip():
         raise LeadValidationError({"external_id": [PADDED_MESSAGE]})
     fields = clean_lead_data(data)
+    versions = InForce()
     with transaction.atomic():
-        lead = Lead.objects.select_for_update().filter(external_id=external_id).first()
-        created = False
+        lead = _locked(external_id, versions)
         if lead is None:
-            try:
-                with transaction.atomic():
-                    lead = Lead.objects.create(
-                        external_id=external_id,
-                        agreement=agreement or _default_agreement(),
-                        created_at=now,
-                        updated_at=now,
-                        **fields,
-                    )
-                created = True
-            except IntegrityError:
-                # A concurrent request created it first: this one becomes an update.
-                lead = Lead.objects.select_for_update().get(external_id=external_id)
-        if created:
-            record_event(lead, Kind.CREATED, actor, now, details={"source": lead.source})
-        else:
-            changed = {name: value for name, value in fields.items() if getattr(lead, name) != value}
-            if not changed:
-                return lead, False
-            Lead.objects.filter(pk=lead.pk).update(updated_at=now, **changed)
-            for name, value in {**changed, "updated_at": now}.items():
-                setattr(lead, name, value)
-            record_event(lead, Kind.UPDATED, actor, now, details={"changed": sorted(changed)})
-        # The lead is locked (or new) in this transaction already: evaluate it as it is, no second read.
-        evaluate_locked([lead], actor=actor, now=now, versions=InForce(), new=created)
-    return lead, created
+            lead = Lead(external_id=external_id, created_at=now, updated_at=now, **fields)
+            lead.agreement_id = _agreement_for_new(agreement, versions)
+            if evaluate_new(
+                lead, actor=actor, now=now, versions=versions, created={"details": {"source": lead.source}}
+            ):
+                return lead, True
+            # A concurrent request created it first: this one becomes an update.
+            lead = _locked(external_id, versions)
+            if lead is None:  # leads are never deleted (erasure keeps the row)
+                raise RuntimeError(f"Lead {external_id!r} conflicted on INSERT but cannot be read.")
+        changed = {name: value for name, value in fields.items() if getattr(lead, name) != value}
+        if not changed:
+            return lead, False
+        for name, value in changed.items():
+            setattr(lead, name, value)
+        # The lead is locked in this transaction already: evaluated as it is now, its new fields written in
+        # the evaluation's UPDATE and its `updated` event in the same INSERT as the evaluation's.
+        evaluate_locked(
+            [lead],
+            actor=actor,
+            now=now,
+            versions=versions,
+            before=[(lead, Kind.UPDATED, {"details": {"changed": sorted(changed)}})],
+            changes={lead.pk: changed},
+        )
+    return lead, False
+
+
+def _locked(external_id: str, versions: InForce) -> Lead | None:
+    """The lead known by `external_id`, locked, with its agreement's version in force read alongside."""
+    lead = batch_sql.lead_locked(external_id)
+    if lead is not None:
+        versions.know(lead.agreement_id, lead.in_force_id)
+    return lead
+
+
+def _agreement_for_new(agreement: Agreement | None, versions: InForce) -> int:
+    if agreement is not None:
+        return agreement.pk
+    default = agreement_selectors.default_agreement_in_force()
+    if default is None:
+        raise NoAgreement("No SLA exists yet: create and sign one before sending leads.")
+    agreement_id, version_id = default
+    versions.know(agreement_id, version_id)
+    return agreement_id
 
 
 @dataclass

@@ -243,14 +243,15 @@ PUBLISHED_EVENTS = {
 
 def record_event(lead: Lead, kind: str, actor: Actor, now: datetime, **fields: Any) -> LeadEvent:
     """An event that changes no status (created, updated, evaluated, feedback, reminded)."""
-    (event,) = record_events([(lead, fields)], kind, actor, now)
+    (event,) = record_events([(lead, kind, fields)], actor, now)
     return event
 
 
 def record_events(
-    events: list[tuple[Lead, dict[str, Any]]], kind: str, actor: Actor, now: datetime
+    events: list[tuple[Lead, str, dict[str, Any]]], actor: Actor, now: datetime
 ) -> list[LeadEvent]:
-    """`record_event` for many leads at once, each with its fields: one multi-row INSERT, one publication."""
+    """`record_event` for many steps at once, each (lead, kind, fields): one multi-row INSERT in the order
+    given (a lead's timeline reads it so), one publication for each kind published."""
     written = LeadEvent.objects.bulk_create(
         LeadEvent(
             lead_id=lead.pk,
@@ -262,23 +263,25 @@ def record_events(
             to_status=lead.status,
             **fields,
         )
-        for lead, fields in events
+        for lead, kind, fields in events
     )
     tallies.tallies_add(tallies.deltas_of(written))
-    if kind in PUBLISHED_EVENTS and events:
-        publications = [
-            Publication(
-                subject=lead,
-                sla={
-                    "version": f["sla_version"].number if f.get("sla_version") else None,
-                    "clause": f.get("clause", ""),
-                    "reason": "",
-                },
-                details=f.get("details") or {},
+    published: dict[str, list[Publication]] = {}
+    for lead, kind, f in events:
+        if kind in PUBLISHED_EVENTS:
+            published.setdefault(PUBLISHED_EVENTS[kind], []).append(
+                Publication(
+                    subject=lead,
+                    sla={
+                        "version": f["sla_version"].number if f.get("sla_version") else None,
+                        "clause": f.get("clause", ""),
+                        "reason": "",
+                    },
+                    details=f.get("details") or {},
+                )
             )
-            for lead, f in events
-        ]
-        publish_many(PUBLISHED_EVENTS[kind], publications, now=now)
+    for event, publications in published.items():
+        publish_many(event, publications, now=now)
     return written
 
 

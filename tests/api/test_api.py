@@ -399,6 +399,49 @@ def test_lead_list_and_timeline_query_counts_do_not_grow_with_rows(pipeline, mar
     assert _queries(client, f"/api/v1/leads/{first.pk}/events") == events_one, "a query per event"
 
 
+def _statements(call):
+    """What `call` asks the database, less the savepoints around its transaction (BEGIN and COMMIT outside
+    tests): (its result, the SQL)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        result = call()
+    control = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+    return result, [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(control)]
+
+
+def test_an_upsert_asks_five_statements_for_a_new_lead_and_four_for_an_update(pipeline, marketer, api):
+    client = api(marketer)
+    client.post("/api/v1/leads", {**LEAD, "external_id": "first"}, format="json")  # the SLA parsed once
+    created, sql = _statements(lambda: client.post("/api/v1/leads", LEAD, format="json"))
+    assert created.status_code == 201, created.json()
+    # The token with its user's roles; the lead looked up (locked), the default agreement with its version
+    # in force, the INSERT with its verdict, the events, and who subscribes to lead.created.
+    assert len(sql) <= 6, "\n".join(sql)
+    updated, sql = _statements(
+        lambda: client.post("/api/v1/leads", {**LEAD, "job_title": "CEO"}, format="json")
+    )
+    assert updated.status_code == 200
+    assert updated.json()["job_title"] == "CEO"
+    # The token; the lead locked with its version in force, its activities, one UPDATE, one INSERT.
+    assert len(sql) <= 5, "\n".join(sql)
+    lead = Lead.objects.get(external_id=LEAD["external_id"])
+    assert (lead.job_title, lead.explanation["version"], lead.icp_fit) == ("CEO", 1, True)
+    steps = LeadEvent.objects.filter(lead=lead).order_by("at", "pk").values_list("kind", flat=True)
+    assert list(steps) == ["created", "evaluated", "updated"]
+    # The service alone, as the ingest jobs and the demo call it.
+    actor = services.Actor.integration(marketer)
+    (_, new), sql = _statements(lambda: services.lead_upsert(external_id="crm-9", data={}, actor=actor))
+    assert new
+    assert len(sql) <= 5, "\n".join(sql)
+    (_, new), sql = _statements(
+        lambda: services.lead_upsert(external_id="crm-9", data={"job_title": "CTO"}, actor=actor)
+    )
+    assert not new
+    assert len(sql) <= 4, "\n".join(sql)
+
+
 @pytest.mark.parametrize("path", ["/api/v1/nothing", "/api/v1/leads/99999999999999999999999", "/api/"])
 def test_unknown_api_paths_are_json_404s_even_with_debug_on(marketer, api, settings, path):
     settings.DEBUG = True

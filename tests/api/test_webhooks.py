@@ -326,7 +326,7 @@ def test_without_subscribers_transitions_build_no_payload(pipeline, rep, monkeyp
     def unexpected(*args, **kwargs):
         raise AssertionError("a webhook payload was built for nobody")
 
-    monkeypatch.setattr(webhooks, "LeadSerializer", unexpected)
+    monkeypatch.setattr(webhooks, "lead_data", unexpected)
     lead = make_lead(external_id="L1", now=timezone.now(), activities=WARM)
     services.lead_accept(lead=lead, actor=Actor.of(lead.owner))
     assert not Outbox.objects.filter(channel="webhook").exists()
