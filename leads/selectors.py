@@ -6,7 +6,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from agreements.models import Agreement, Team
@@ -163,6 +176,36 @@ def events_standing(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
         | Q(next_kind__isnull=True)
         | ~Q(next_kind=LeadEvent.Kind.REJECTION_UNDONE)
     )
+
+
+# The steps that begin or end an assignment's pickup deadline.
+ASSIGNMENT_KINDS = (LeadEvent.Kind.HANDED_OFF, LeadEvent.Kind.REASSIGNED, LeadEvent.Kind.BREACHED)
+
+
+def assignments_before(*, lead: Any, at: Any, pk: Any = None) -> QuerySet[LeadEvent]:
+    """The lead's assignment steps before the moment `at` (and, at that moment, before the event `pk`),
+    latest first, each with `unrecorded` 1 when it gave the lead a pickup deadline: the latest one then
+    tells whether the assignment in hand had a deadline and no breach recorded for it since. Values or
+    OuterRefs alike, so the report (reporting.breaches) and a pickup as it happens read the same rule."""
+    before = Q(at__lt=at) | Q(at=at, pk__lt=pk) if pk is not None else Q(at__lte=at)
+    return (
+        LeadEvent.objects.filter(before, lead=lead, kind__in=ASSIGNMENT_KINDS)
+        .annotate(hours=KeyTextTransform("pickup_hours", "details"))
+        .order_by("-at", "-pk")
+        .annotate(
+            unrecorded=Case(
+                When(kind=LeadEvent.Kind.HANDED_OFF, hours__isnull=False, then=Value(1)),
+                When(kind=LeadEvent.Kind.REASSIGNED, clause__startswith="handoff.pickup.", then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+    )
+
+
+def deadline_unrecorded(*, lead_id: int, now: Any) -> bool:
+    """Whether the lead's assignment in hand has a pickup deadline no sweep recorded a breach of."""
+    return assignments_before(lead=lead_id, at=now).values_list("unrecorded", flat=True).first() == 1
 
 
 def lead_events(*, lead: Lead) -> QuerySet[LeadEvent]:

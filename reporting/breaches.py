@@ -25,13 +25,14 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Substr
 
 from agreements.business_hours import add_business_hours
 from agreements.models import AgreementVersion
 from leads.models import LeadEvent
+from leads.selectors import assignments_before
 from leads.services.escalation import overdue_leads
 from reporting.scope import Scope
 from slaportal.formats import utc_iso
@@ -39,7 +40,6 @@ from slaportal.formats import utc_iso
 Kind = LeadEvent.Kind
 PICKUP_KINDS = (Kind.ACCEPTED, Kind.REJECTED)
 # An assignment starts at a handoff or a reassignment; a breach either keeps it or starts a new one.
-ASSIGNMENT_KINDS = (Kind.HANDED_OFF, Kind.REASSIGNED, Kind.BREACHED)
 
 
 def _second(value: datetime) -> str:
@@ -57,11 +57,12 @@ def breaches_by_rep(
     recorded: Counter[str | None] | None = None,
 ) -> Counter[str | None]:
     """Missed deadlines falling in [start, end), as known at `now`, per rep (None: no rep had the lead).
-    Four queries (five with reassignments), none of them a loop over leads; three when the caller has
-    the `recorded` ones already (from the tallies, reporting.rollups)."""
+    Four queries (five with reassignments), none of them a loop over leads; two when the caller has
+    the `recorded` ones (cases 1 and 3) already, from the tallies (reporting.rollups)."""
     per_rep: Counter[str | None] = Counter(recorded or {})
     if recorded is None:
         per_rep.update(_recorded(scope=scope, start=start, end=end, now=now))
+        per_rep.update(_late(scope=scope, start=start, end=end, now=now))
     # 2. Overdue now, not recorded yet: whoever owns the lead is missing it.
     waiting = (
         scope.owned(overdue_leads(now).filter(agreement_id__in=scope.agreement_ids))
@@ -71,17 +72,6 @@ def breaches_by_rep(
         .annotate(n=Count("pk"))
     )
     per_rep.update(dict(waiting))
-    # 3. Picked up late before the sweep came: the assignment the pickup ended had a deadline (a handoff
-    # with pickup hours, or a reassignment that set one) and no breach since it began.
-    late = (
-        scope.events()
-        .filter(kind__in=PICKUP_KINDS, at__gte=start, at__lt=min(end, now), details__within_deadline=False)
-        .annotate(unrecorded=Subquery(_assignment_before().values("unrecorded")[:1]))
-        .filter(unrecorded=1)
-        .values_list("actor__username")
-        .annotate(n=Count("pk"))
-    )
-    per_rep.update(dict(late))
     per_rep.update(_reassigned_late(scope=scope, start=start, end=end, now=now))
     return per_rep
 
@@ -101,23 +91,24 @@ def _recorded(*, scope: Scope, start: datetime, end: datetime, now: datetime) ->
     )
 
 
-def _assignment_before() -> QuerySet[LeadEvent]:
-    """For an outer event: the assignment it ended, latest first, with `unrecorded` 1 when that assignment
-    had a deadline and no breach was recorded for it since."""
-    return (
-        LeadEvent.objects.filter(lead=OuterRef("lead"), kind__in=ASSIGNMENT_KINDS)
-        .filter(Q(at__lt=OuterRef("at")) | Q(at=OuterRef("at"), pk__lt=OuterRef("pk")))
-        .annotate(hours=KeyTextTransform("pickup_hours", "details"))
-        .order_by("-at", "-pk")
-        .annotate(
-            unrecorded=Case(
-                When(kind=Kind.HANDED_OFF, hours__isnull=False, then=Value(1)),
-                When(kind=Kind.REASSIGNED, clause__startswith="handoff.pickup.", then=Value(1)),
-                default=Value(0),
-                output_field=IntegerField(),
-            )
-        )
+def _late(*, scope: Scope, start: datetime, end: datetime, now: datetime) -> dict[str | None, int]:
+    """3. Picked up late before the sweep came: the assignment the pickup ended had a deadline (a handoff
+    with pickup hours, or a reassignment that set one) and no breach since it began. Worked out from the
+    events before each pickup; a pickup marks it as it happens too (`unrecorded_breach`), which the
+    tallies count."""
+    return dict(
+        scope.events()
+        .filter(kind__in=PICKUP_KINDS, at__gte=start, at__lt=min(end, now), details__within_deadline=False)
+        .annotate(unrecorded=Subquery(_assignment_before().values("unrecorded")[:1]))
+        .filter(unrecorded=1)
+        .values_list("actor__username")
+        .annotate(n=Count("pk"))
     )
+
+
+def _assignment_before() -> QuerySet[LeadEvent]:
+    """For an outer event: the assignment it ended, latest first (leads.selectors.assignments_before)."""
+    return assignments_before(lead=OuterRef("lead"), at=OuterRef("at"), pk=OuterRef("pk"))
 
 
 def _reassigned_late(*, scope: Scope, start: datetime, end: datetime, now: datetime) -> Counter[str | None]:

@@ -63,6 +63,7 @@ class Counted:
     rejected_by_reason: dict[str, int]
     minutes: list[tuple[int, int]]  # pickup business minutes and how many pickups took them, ascending
     reps: dict[str, dict[str, Any]]
+    # Missed deadlines per rep that events record (reporting.breaches, cases 1 and 3).
     recorded_breaches: Counter[str | None] = field(default_factory=Counter)
 
 
@@ -92,7 +93,9 @@ def counted(agreement_ids: tuple[int, ...], start: datetime, end: datetime) -> C
             "within": t[("rep_within", rep)],
             "avg_minutes": t[("rep_minutes", rep)] / timed if timed else None,
         }
+    # The deadlines the events tell were missed: the sweep's breaches, and pickups late before any sweep.
     recorded = Counter({key or None: n for key, n in keyed("breaches").items()})
+    recorded.update({key or None: n for key, n in keyed("late_pickups").items()})
     return Counted(counts, dict(reasons), minutes, reps, recorded)
 
 

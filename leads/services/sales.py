@@ -15,7 +15,7 @@ from agreements.business_hours import business_time_between
 from agreements.evaluation import sales_temperature
 from leads import limits
 from leads.models import Feedback, Lead, LeadEvent
-from leads.selectors import available_reps
+from leads.selectors import available_reps, deadline_unrecorded
 from leads.services.assignment import deadline_fields
 from leads.services.notices import tell_new_owner
 from leads.services.transitions import (
@@ -43,29 +43,43 @@ def _pickup_fields(lead: Lead, now: datetime) -> dict[str, Any]:
     return {"picked_up_at": now, "pickup_business_minutes": minutes, "pickup_within_sla": within}
 
 
+def _pickup_details(lead: Lead, pickup: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """What a pickup's event says of its deadline. A late pickup of an assignment whose breach no sweep
+    recorded is a missed deadline of its own (reporting.breaches, case 3), marked so that the figures
+    count it as it happens. Read under the lead's lock (the caller's transaction): a sweep recording the
+    breach at this moment is either seen here or finds the lead picked up."""
+    details = {
+        "within_deadline": pickup["pickup_within_sla"],
+        "business_minutes": pickup["pickup_business_minutes"],
+    }
+    if pickup["pickup_within_sla"] is False:
+        list(Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk"))
+        if deadline_unrecorded(lead_id=lead.pk, now=now):
+            details["unrecorded_breach"] = True
+    return details
+
+
 def lead_accept(*, lead: Lead, actor: Actor, now: datetime | None = None) -> Lead:
     now = now or timezone.now()
     require_status("accept", lead, "accept")
     require_person("accept", lead, actor, "accept")
     pickup = _pickup_fields(lead, now)
-    return lead_transition(
-        lead=lead,
-        to=Status.ACCEPTED,
-        actor=actor,
-        kind=Kind.ACCEPTED,
-        action="accept",
-        now=now,
-        expected_owner_id=lead.owner_id,
-        version=lead.sla_version,
-        clause=f"handoff.pickup.{lead.handoff_temperature}" if lead.handoff_temperature else "",
-        details={
-            "within_deadline": pickup["pickup_within_sla"],
-            "business_minutes": pickup["pickup_business_minutes"],
-        },
-        accepted_at=now,
-        reminder_at=None,
-        **pickup,
-    )
+    with transaction.atomic():  # the lead locked while its pickup is read (_pickup_details)
+        return lead_transition(
+            lead=lead,
+            to=Status.ACCEPTED,
+            actor=actor,
+            kind=Kind.ACCEPTED,
+            action="accept",
+            now=now,
+            expected_owner_id=lead.owner_id,
+            version=lead.sla_version,
+            clause=f"handoff.pickup.{lead.handoff_temperature}" if lead.handoff_temperature else "",
+            details=_pickup_details(lead, pickup, now),
+            accepted_at=now,
+            reminder_at=None,
+            **pickup,
+        )
 
 
 def lead_reject(*, lead: Lead, actor: Actor, reason: str, note: str, now: datetime | None = None) -> Lead:
@@ -89,33 +103,33 @@ def lead_reject(*, lead: Lead, actor: Actor, reason: str, note: str, now: dateti
     pickup = _pickup_fields(lead, now)
     # What an undo puts back (lead_undo_reject): the pickup as it stood.
     before = {name: getattr(lead, name) for name in UNDONE_FIELDS}
-    return lead_transition(
-        lead=lead,
-        to=DESTINATION_STATUS[choice.destination],
-        actor=actor,
-        kind=Kind.REJECTED,
-        action="reject",
-        now=now,
-        expected_owner_id=lead.owner_id,
-        version=version,
-        clause=f"handoff.rejection.{choice.code}",
-        reason=choice.code,
-        details={
-            "note": note,
-            "destination": choice.destination,
-            "recycle_days": choice.recycle_days,
-            "within_deadline": pickup["pickup_within_sla"],
-            "business_minutes": pickup["pickup_business_minutes"],
-            "before": {name: utc_iso(v) if isinstance(v, datetime) else v for name, v in before.items()},
-        },
-        owner=None,
-        pickup_deadline=None,
-        reminder_at=None,
-        rejection_reason=choice.code,
-        recycle_at=recycle_at,
-        nurture_since=now if choice.destination == "nurture" else None,
-        **pickup,
-    )
+    with transaction.atomic():
+        return lead_transition(
+            lead=lead,
+            to=DESTINATION_STATUS[choice.destination],
+            actor=actor,
+            kind=Kind.REJECTED,
+            action="reject",
+            now=now,
+            expected_owner_id=lead.owner_id,
+            version=version,
+            clause=f"handoff.rejection.{choice.code}",
+            reason=choice.code,
+            details={
+                "note": note,
+                "destination": choice.destination,
+                "recycle_days": choice.recycle_days,
+                **_pickup_details(lead, pickup, now),
+                "before": {name: utc_iso(v) if isinstance(v, datetime) else v for name, v in before.items()},
+            },
+            owner=None,
+            pickup_deadline=None,
+            reminder_at=None,
+            rejection_reason=choice.code,
+            recycle_at=recycle_at,
+            nurture_since=now if choice.destination == "nurture" else None,
+            **pickup,
+        )
 
 
 # The fields a rejection changes besides the status, which an undo restores.

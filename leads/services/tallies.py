@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Substr
 
 from leads.models import Lead, LeadEvent, Tally
-from leads.selectors import events_standing
+from leads.selectors import assignments_before, events_standing
 from slaportal.formats import utc_iso
 
 Kind = LeadEvent.Kind
@@ -71,6 +71,9 @@ def event_deltas(
             add("pickup_minutes", str(minutes))
         if kind == Kind.REJECTED:
             add("rejected_reason", reason)
+        if details.get("unrecorded_breach") is True:
+            # A deadline missed before any sweep saw it, dated by the pickup (reporting.breaches, case 3).
+            add("late_pickups", actor or "")
         if actor is not None:
             add("rep_pickups", actor)
             add(f"rep_{kind}", actor)
@@ -169,10 +172,22 @@ def deltas_between(agreement_ids: Iterable[int] | None, start: datetime, end: da
     if ids is not None:
         events = events.filter(sla_version__agreement_id__in=ids)
     window = events_standing(events.filter(at__gte=start, at__lt=end).exclude(kind=Kind.BREACHED))
-    window = window.select_related("actor", "sla_version")
+    # A late pickup is worked out again from the assignment steps before it, as the report's rule says
+    # (reporting.breaches, case 3), not taken from the mark the pickup made: --verify checks the marks.
+    unrecorded = Subquery(
+        assignments_before(lead=OuterRef("lead"), at=OuterRef("at"), pk=OuterRef("pk")).values("unrecorded")[
+            :1
+        ]
+    )
+    late = Case(
+        When(kind__in=PICKUPS, details__within_deadline=False, then=unrecorded),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    window = window.annotate(late=late).select_related("actor", "sla_version")
     # A short window (a report's edges) is read at once; a long one (a rebuild) in chunks.
     long = end - start > timedelta(days=1)
-    out = deltas_of(window.iterator(chunk_size=2000) if long else window)
+    out = deltas_of(_marked(window.iterator(chunk_size=2000) if long else window))
     # A breach is dated by its deadline, which its details hold as text (narrowed here to whole seconds);
     # it is recorded after the deadline, so the window's deadlines are among the breaches since `start`.
     deadline = Substr(KeyTextTransform("deadline", "details"), 1, 19)
@@ -202,6 +217,14 @@ def deltas_between(agreement_ids: Iterable[int] | None, start: datetime, end: da
             )
         )
     return Counter({cell: n for cell, n in out.items() if n})
+
+
+def _marked(events: Iterable[LeadEvent]) -> Iterable[LeadEvent]:
+    for event in events:
+        if event.kind in PICKUPS:
+            details = {k: v for k, v in event.details.items() if k != "unrecorded_breach"}
+            event.details = {**details, "unrecorded_breach": True} if event.late == 1 else details
+        yield event
 
 
 def stored_between(agreement_ids: Iterable[int] | None, start: datetime, end: datetime) -> Counter[Cell]:
