@@ -203,6 +203,15 @@ def assignments_before(*, lead: Any, at: Any, pk: Any = None) -> QuerySet[LeadEv
     )
 
 
+def handoff_temperature_before(*, lead: Any, at: Any) -> Subquery:
+    """The marketing temperature the lead was handed off with, as of the moment `at` (its latest handoff
+    before then): what a qualification is compared with (the temperature matrix)."""
+    handoffs = LeadEvent.objects.filter(lead=lead, kind=LeadEvent.Kind.HANDED_OFF, at__lte=at)
+    return Subquery(
+        handoffs.order_by("-at", "-pk").annotate(t=KeyTextTransform("temperature", "details")).values("t")[:1]
+    )
+
+
 def deadline_unrecorded(*, lead_id: int, now: Any) -> bool:
     """Whether the lead's assignment in hand has a pickup deadline no sweep recorded a breach of."""
     return assignments_before(lead=lead_id, at=now).values_list("unrecorded", flat=True).first() == 1

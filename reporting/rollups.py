@@ -65,6 +65,16 @@ class Counted:
     reps: dict[str, dict[str, Any]]
     # Missed deadlines per rep that events record (reporting.breaches, cases 1 and 3).
     recorded_breaches: Counter[str | None] = field(default_factory=Counter)
+    # Qualifications by the temperature marketing handed the lead off with, then the one sales gave it.
+    matrix: dict[str, dict[str, int]] = field(default_factory=lambda: matrix_of({}))
+
+
+TEMPERATURES = ("cold", "warm", "hot")
+
+
+def matrix_of(cells: dict[tuple[str, str], int]) -> dict[str, dict[str, int]]:
+    """The temperature matrix, every cell present: cells (handoff temperature, sales temperature): n."""
+    return {m: {s: cells.get((m, s), 0) for s in TEMPERATURES} for m in TEMPERATURES}
 
 
 def counted(agreement_ids: tuple[int, ...], start: datetime, end: datetime) -> Counted:
@@ -96,7 +106,8 @@ def counted(agreement_ids: tuple[int, ...], start: datetime, end: datetime) -> C
     # The deadlines the events tell were missed: the sweep's breaches, and pickups late before any sweep.
     recorded = Counter({key or None: n for key, n in keyed("breaches").items()})
     recorded.update({key or None: n for key, n in keyed("late_pickups").items()})
-    return Counted(counts, dict(reasons), minutes, reps, recorded)
+    cells = {tuple(key.split(":", 1)): n for key, n in keyed("matrix").items()}
+    return Counted(counts, dict(reasons), minutes, reps, recorded, matrix_of(cells))
 
 
 def percentile(minutes: list[tuple[int, int]], fraction: float) -> float | None:

@@ -28,12 +28,12 @@ from django.db.models import (
     Window,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, RowNumber, TruncMonth
+from django.db.models.functions import Cast, Coalesce, RowNumber, TruncMonth
 from django.utils import timezone
 
 from agreements.models import Agreement, VersionEvent
 from leads.models import Activity, Lead, LeadEvent, PickupNotice
-from leads.selectors import available_reps
+from leads.selectors import available_reps, handoff_temperature_before
 from reporting import rollups
 from reporting.breaches import PICKUP_KINDS, breaches_by_rep
 from reporting.conversion import conversion_cohorts, conversion_rates, ratio
@@ -136,7 +136,7 @@ def report_figures(
         if touches["accounts"]
         else None,
         "per_rep": _per_rep(c.reps, missed),
-        "temperature_matrix": _matrix(leads, start, end),
+        "temperature_matrix": c.matrix,
     }
     # The goals are the agreement's: a sales team's share of its leads is not measured against them.
     whole = len(agreements) == 1 and not scope.by_members
@@ -217,7 +217,19 @@ def _counted(events: QuerySet[LeadEvent], leads: QuerySet[Lead], start: datetime
         )
     )
     reps = {row.pop("actor__username"): row for row in rows}
-    return Counted(counts, rejected_by_reason, minutes, reps)
+    handed = Coalesce(
+        KeyTextTransform("handoff_temperature", "details"),
+        handoff_temperature_before(lead=OuterRef("lead"), at=OuterRef("at")),
+    )
+    cells = (
+        events.filter(Q(kind=Kind.QUALIFIED) & not_revised)
+        .annotate(m=handed, s=KeyTextTransform("sales_temperature", "details"))
+        .values_list("m", "s")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    matrix = rollups.matrix_of({(m, s): n for m, s, n in cells})
+    return Counted(counts, rejected_by_reason, minutes, reps, matrix=matrix)
 
 
 def _per_rep(counted_reps: dict[str, dict[str, Any]], missed: Counter[str | None]) -> list[dict[str, Any]]:
@@ -248,20 +260,6 @@ def _per_rep(counted_reps: dict[str, dict[str, Any]], missed: Counter[str | None
             },
         )["breaches"] = n
     return sorted(reps.values(), key=lambda r: r["rep"])
-
-
-def _matrix(leads: QuerySet[Lead], start: datetime, end: datetime) -> dict[str, dict[str, int]]:
-    """Marketing temperature at handoff x sales temperature, for leads qualified in the period."""
-    rows = (
-        leads.filter(qualified_at__gte=start, qualified_at__lt=end, handoff_temperature__isnull=False)
-        .values_list("handoff_temperature", "sales_temperature")
-        .annotate(n=Count("pk"))
-    )
-    matrix = {m: {s: 0 for s in ("cold", "warm", "hot")} for m in ("cold", "warm", "hot")}
-    for marketing, sales, n in rows:
-        if marketing in matrix and sales in matrix[marketing]:
-            matrix[marketing][sales] = n
-    return matrix
 
 
 # Events and MQL times are written as they happen, so the figures of a month that has ended stay as they

@@ -229,7 +229,12 @@ def lead_qualify(
         expected_owner_id=lead.owner_id,
         version=lead.sla_version,
         clause=check.clause,
-        details={"sales_temperature": level, "detail": check.detail},
+        # With the temperature marketing handed it off with: the two side by side (the temperature matrix).
+        details={
+            "sales_temperature": level,
+            "detail": check.detail,
+            "handoff_temperature": lead.handoff_temperature,
+        },
         product_potential=product_potential,
         purchase_timeframe_months=months,
         sales_temperature=level,

@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, TextField, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Substr
 
 from leads.models import Lead, LeadEvent, Tally
-from leads.selectors import assignments_before, events_standing
+from leads.selectors import assignments_before, events_standing, handoff_temperature_before
 from slaportal.formats import utc_iso
 
 Kind = LeadEvent.Kind
@@ -86,6 +86,9 @@ def event_deltas(
         add("qualified")
         if details.get("sales_temperature") == "hot":
             add("qualified_hot")
+        handed, given = details.get("handoff_temperature"), details.get("sales_temperature")
+        if handed and given:
+            add("matrix", f"{handed}:{given}")
     elif kind in (Kind.WON, Kind.LOST):
         add(kind)
     elif kind == Kind.BREACHED:
@@ -184,7 +187,13 @@ def deltas_between(agreement_ids: Iterable[int] | None, start: datetime, end: da
         default=Value(0),
         output_field=IntegerField(),
     )
-    window = window.annotate(late=late).select_related("actor", "sla_version")
+    # A qualification written before it named the handoff's temperature: the latest handoff's.
+    handed = Case(
+        When(kind=Kind.QUALIFIED, then=handoff_temperature_before(lead=OuterRef("lead"), at=OuterRef("at"))),
+        default=None,
+        output_field=TextField(),
+    )
+    window = window.annotate(late=late, handed=handed).select_related("actor", "sla_version")
     # A short window (a report's edges) is read at once; a long one (a rebuild) in chunks.
     long = end - start > timedelta(days=1)
     out = deltas_of(_marked(window.iterator(chunk_size=2000) if long else window))
@@ -221,6 +230,8 @@ def deltas_between(agreement_ids: Iterable[int] | None, start: datetime, end: da
 
 def _marked(events: Iterable[LeadEvent]) -> Iterable[LeadEvent]:
     for event in events:
+        if event.kind == Kind.QUALIFIED and "handoff_temperature" not in event.details:
+            event.details = {**event.details, "handoff_temperature": event.handed}
         if event.kind in PICKUPS:
             details = {k: v for k, v in event.details.items() if k != "unrecorded_breach"}
             event.details = {**details, "unrecorded_breach": True} if event.late == 1 else details

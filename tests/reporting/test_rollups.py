@@ -182,3 +182,16 @@ def test_the_upgrade_counts_the_late_pickups_stored_before(pipeline):
     assert tallies.tallies_verify()  # the tallies now miss what the events say
     importlib.import_module("leads.migrations.0014_count_late_pickups").count_late_pickups(apps, None)
     assert tallies.tallies_verify() == []
+
+
+def test_the_upgrade_counts_the_qualifications_stored_before_into_the_matrix(pipeline):
+    import importlib
+
+    from django.apps import apps
+
+    _history(3, pipeline)
+    assert Tally.objects.filter(figure="matrix").exists()
+    Tally.objects.filter(figure="matrix").delete()
+    assert tallies.tallies_verify()
+    importlib.import_module("leads.migrations.0015_count_temperature_matrix").count_matrix(apps, None)
+    assert tallies.tallies_verify() == []
