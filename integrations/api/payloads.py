@@ -58,6 +58,11 @@ class _EventDetails(serializers.Serializer):
     business_minutes = serializers.IntegerField(
         required=False, allow_null=True, help_text="accepted, rejected: business minutes from handoff."
     )
+    unrecorded_breach = serializers.BooleanField(
+        required=False,
+        help_text="accepted, rejected: true when the pickup came after a deadline no escalation sweep had "
+        "recorded yet; the reports count it as a missed deadline.",
+    )
     note = serializers.CharField(required=False, help_text="rejected: the rep's note (erased: '[erased]').")
     destination = serializers.ChoiceField(
         choices=["nurture", "disqualify", "recycle"],
@@ -78,6 +83,12 @@ class _EventDetails(serializers.Serializer):
         choices=Temperature.choices, required=False, help_text="qualified: the sales temperature."
     )
     detail = serializers.CharField(required=False, help_text="qualified: how the clause read it.")
+    handoff_temperature = serializers.ChoiceField(
+        choices=Temperature.choices,
+        required=False,
+        allow_null=True,
+        help_text="qualified: the marketing temperature the lead was handed off with.",
+    )
     missed_by = serializers.CharField(
         required=False, allow_null=True, help_text="breached: the rep who missed the deadline."
     )
