@@ -291,6 +291,8 @@ class Tally(models.Model):
         indexes = [
             models.Index(fields=["agreement", "hour"], name="tally_agreement_hour_idx"),
             models.Index(fields=["hour"], condition=Q(folded=False), name="tally_unfolded_idx"),
+            # reporting.rollups.in_status: one figure over the whole history
+            models.Index(fields=["agreement", "figure", "hour"], name="tally_figure_idx"),
         ]
 
     def __str__(self) -> str:

@@ -110,6 +110,24 @@ def counted(agreement_ids: tuple[int, ...], start: datetime, end: datetime) -> C
     return Counted(counts, dict(reasons), minutes, reps, recorded, matrix_of(cells))
 
 
+def in_status(agreement_ids: tuple[int, ...], at: datetime) -> Counter[str]:
+    """How many leads were in each status at `at`: the sum of every status move's tally before it (one
+    query over the `in_status` rows, tally_figure_idx), and the stored moves of its last part hour."""
+    last = hour_of(at)
+    rows = (
+        Tally.objects.filter(agreement_id__in=agreement_ids, figure="in_status", hour__lt=last)
+        .values_list("key")
+        .annotate(total=Sum("n"))
+        .order_by()
+    )
+    out: Counter[str] = Counter(dict(rows))
+    if last < at:
+        for (_, _, figure, key), n in deltas_between(agreement_ids, last, at).items():
+            if figure == "in_status":
+                out[key] += n
+    return out
+
+
 def percentile(minutes: list[tuple[int, int]], fraction: float) -> float | None:
     """percentile_cont over the values `minutes` holds with their counts, as PostgreSQL computes it."""
     total = sum(n for _, n in minutes)

@@ -28,7 +28,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, RowNumber, TruncMonth
+from django.db.models.functions import Cast, RowNumber, TruncMonth
 from django.utils import timezone
 
 from agreements.models import Agreement, VersionEvent
@@ -97,7 +97,11 @@ def report_figures(
         if scope.by_members
         else rollups.counted(scope.agreement_ids, start, end)
     )
-    counts = c.counts | _status_at(leads, end, now)
+    counts = c.counts | (
+        _status_at(leads, end, now)
+        if scope.by_members
+        else _in_status(rollups.in_status(scope.agreement_ids, end))
+    )
     # By deadline, recorded by the sweep or not yet (reporting.breaches); a deadline of the current period
     # that is still ahead is no breach, as breaches_by_rep only counts what is known at `now`.
     missed = breaches_by_rep(
@@ -142,6 +146,10 @@ def report_figures(
     whole = len(agreements) == 1 and not scope.by_members
     figures["goals"] = goal_rows(agreements, figures, period, end) if whole else []
     return figures
+
+
+def _in_status(leads: Counter[str]) -> dict[str, int]:
+    return {"nurturing": leads[Lead.Status.NURTURING], "in_progress": sum(leads[s] for s in IN_PROGRESS)}
 
 
 def _status_at(leads: QuerySet[Lead], end: datetime, now: datetime) -> dict[str, int]:
@@ -217,9 +225,10 @@ def _counted(events: QuerySet[LeadEvent], leads: QuerySet[Lead], start: datetime
         )
     )
     reps = {row.pop("actor__username"): row for row in rows}
-    handed = Coalesce(
-        KeyTextTransform("handoff_temperature", "details"),
-        handoff_temperature_before(lead=OuterRef("lead"), at=OuterRef("at")),
+    # A qualification names its handoff's temperature; one stored before it did, the latest handoff's.
+    handed = Case(
+        When(details__has_key="handoff_temperature", then=KeyTextTransform("handoff_temperature", "details")),
+        default=handoff_temperature_before(lead=OuterRef("lead"), at=OuterRef("at")),
     )
     cells = (
         events.filter(Q(kind=Kind.QUALIFIED) & not_revised)

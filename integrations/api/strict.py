@@ -71,6 +71,8 @@ def validated(serializer_class: type[serializers.Serializer], data: Any) -> Any:
     try:
         return built_once(serializer_class).run_validation(data)
     except serializers.ValidationError as exc:
+        # Refused input is rare: a serializer of its own words the errors exactly as it always has.
+        serializer_class(data=data).is_valid(raise_exception=True)
         raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
 
 

@@ -39,6 +39,8 @@ def count_late_pickups(apps, schema_editor):
     )
     if not Tally.objects.exists():
         return
+    # Counted afresh, whatever a process already running this release tallied before the migration.
+    Tally.objects.filter(figure="late_pickups").delete()
     tallies = []
     for event in late.iterator(chunk_size=2000):
         # A rejection its rep took back is no pickup: its tallies were taken back with it.
@@ -61,7 +63,11 @@ def count_late_pickups(apps, schema_editor):
     Tally.objects.bulk_create(tallies)
 
 
+def forget(apps, schema_editor):
+    apps.get_model("leads", "Tally").objects.filter(figure="late_pickups").delete()
+
+
 class Migration(migrations.Migration):
     dependencies = [("leads", "0013_lead_mql_index")]
 
-    operations = [migrations.RunPython(count_late_pickups, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(count_late_pickups, forget)]

@@ -14,6 +14,8 @@ def count_matrix(apps, schema_editor):
     Tally = apps.get_model("leads", "Tally")
     if not Tally.objects.exists():
         return
+    # Counted afresh, whatever a process already running this release tallied before the migration.
+    Tally.objects.filter(figure="matrix").delete()
     handoffs = (
         LeadEvent.objects.filter(lead=OuterRef("lead"), kind="handed_off", at__lte=OuterRef("at"))
         .order_by("-at", "-pk")
@@ -47,7 +49,11 @@ def count_matrix(apps, schema_editor):
     Tally.objects.bulk_create(tallies)
 
 
+def forget(apps, schema_editor):
+    apps.get_model("leads", "Tally").objects.filter(figure="matrix").delete()
+
+
 class Migration(migrations.Migration):
     dependencies = [("leads", "0014_count_late_pickups")]
 
-    operations = [migrations.RunPython(count_matrix, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(count_matrix, forget)]

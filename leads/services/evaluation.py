@@ -113,6 +113,9 @@ def evaluate_new(
         return False
     batch.updates.clear()  # the INSERT carried them
     batch.before.append((lead, Kind.CREATED, created))
+    batch.tallies.update(
+        tallies.status_deltas(agreement_id=lead.agreement_id, at=now, from_status=None, to_status=lead.status)
+    )
     batch.write(actor, now)
     return True
 

@@ -142,7 +142,8 @@ def lead_upsert(
         changed = {name: value for name, value in fields.items() if getattr(lead, name) != value}
         if not changed:
             return lead, False
-        for name, value in changed.items():
+        changed_at = {**changed, "updated_at": now}
+        for name, value in changed_at.items():
             setattr(lead, name, value)
         # The lead is locked in this transaction already: evaluated as it is now, its new fields written in
         # the evaluation's UPDATE and its `updated` event in the same INSERT as the evaluation's.
@@ -152,7 +153,7 @@ def lead_upsert(
             now=now,
             versions=versions,
             before=[(lead, Kind.UPDATED, {"details": {"changed": sorted(changed)}})],
-            changes={lead.pk: changed},
+            changes={lead.pk: changed_at},
         )
     return lead, False
 

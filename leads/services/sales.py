@@ -54,7 +54,7 @@ def _pickup_details(lead: Lead, pickup: dict[str, Any], now: datetime) -> dict[s
     }
     if pickup["pickup_within_sla"] is False:
         list(Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk"))
-        if deadline_unrecorded(lead_id=lead.pk, now=now):
+        if deadline_unrecorded(lead_id=lead.pk):
             details["unrecorded_breach"] = True
     return details
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, TextField, Value, When
+from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, TextField, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Substr
 
@@ -120,6 +120,20 @@ def mql_deltas(
     return out
 
 
+def status_deltas(
+    *, agreement_id: int, at: datetime, from_status: str | None, to_status: str, sign: int = 1
+) -> Counter[Cell]:
+    """A lead's move between statuses, or its creation (`from_status` None): the leads in each status at
+    any moment are the sum of these before it (`in_status`, keyed by status)."""
+    out: Counter[Cell] = Counter()
+    if from_status != to_status:
+        hour = hour_of(at)
+        if from_status is not None:
+            out[(agreement_id, hour, "in_status", from_status)] -= sign
+        out[(agreement_id, hour, "in_status", to_status)] += sign
+    return out
+
+
 def tallies_add(deltas: Counter[Cell]) -> None:
     """Write deltas in the caller's transaction: one multi-row INSERT, no row anyone else updates."""
     rows = [
@@ -155,11 +169,24 @@ def rejection_taken_back(lead_ids: Iterable[int]) -> Counter[Cell]:
     latest = [
         LeadEvent.objects.filter(lead_id=lead_id, kind=Kind.REJECTED)
         .select_related("actor", "sla_version")
+        .annotate(lead_agreement=F("lead__agreement_id"))
         .order_by("-at", "-pk")
         .first()
         for lead_id in lead_ids
     ]
-    return deltas_of((event for event in latest if event is not None), sign=-1)
+    out = deltas_of((event for event in latest if event is not None), sign=-1)
+    for event in latest:
+        if event is not None:  # its undo's own move is not counted: the lead is back where it was
+            out.update(
+                status_deltas(
+                    agreement_id=event.lead_agreement,
+                    at=event.at,
+                    from_status=event.from_status,
+                    to_status=event.to_status,
+                    sign=-1,
+                )
+            )
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -215,6 +242,7 @@ def deltas_between(agreement_ids: Iterable[int] | None, start: datetime, end: da
             if start <= (_deadline(event.details.get("deadline")) or event.at) < end
         )
     )
+    out.update(_statuses_between(ids, start, end, long))
     leads = Lead.objects.filter(mql_at__gte=start, mql_at__lt=end)
     if ids is not None:
         leads = leads.filter(agreement_id__in=ids)
@@ -226,6 +254,31 @@ def deltas_between(agreement_ids: Iterable[int] | None, start: datetime, end: da
             )
         )
     return Counter({cell: n for cell, n in out.items() if n})
+
+
+def _statuses_between(ids: list[int] | None, start: datetime, end: datetime, long: bool) -> Counter[Cell]:
+    """The status moves of [start, end): each lead created (into nurturing, where every lead begins), each
+    event that moved one, a rejection taken back and its undo neither."""
+    out: Counter[Cell] = Counter()
+    created = Lead.objects.filter(created_at__gte=start, created_at__lt=end)
+    moved = events_standing(
+        LeadEvent.objects.filter(at__gte=start, at__lt=end)
+        .exclude(kind__in=(Kind.CREATED, Kind.REJECTION_UNDONE))  # a creation is counted from the lead
+        .exclude(from_status=F("to_status"))
+    )
+    if ids is not None:
+        created, moved = created.filter(agreement_id__in=ids), moved.filter(lead__agreement_id__in=ids)
+    created = created.values_list("agreement_id", "created_at")
+    for agreement_id, at in created.iterator(2000) if long else created:
+        out.update(
+            status_deltas(agreement_id=agreement_id, at=at, from_status=None, to_status=Lead.Status.NURTURING)
+        )
+    moves = moved.values_list("lead__agreement_id", "at", "from_status", "to_status")
+    for agreement_id, at, from_status, to_status in moves.iterator(2000) if long else moves:
+        out.update(
+            status_deltas(agreement_id=agreement_id, at=at, from_status=from_status, to_status=to_status)
+        )
+    return out
 
 
 def _marked(events: Iterable[LeadEvent]) -> Iterable[LeadEvent]:
@@ -301,6 +354,7 @@ def _span() -> tuple[datetime, datetime] | None:
         .values_list("at", flat=True)
         .first(),
         Lead.objects.filter(mql_at__isnull=False).order_by("mql_at").values_list("mql_at", flat=True).first(),
+        Lead.objects.order_by("created_at").values_list("created_at", flat=True).first(),
     ]
     last = LeadEvent.objects.order_by("-at").values_list("at", flat=True).first()
     starts = [at for at in first if at is not None]

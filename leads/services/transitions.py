@@ -164,7 +164,17 @@ def leads_transition(*, moves: list[Move], actor: Actor, kind: str, action: str,
         )
         deltas = tallies.deltas_of(written)
         if kind == Kind.REJECTION_UNDONE:
-            deltas.update(tallies.rejection_taken_back(ids))
+            deltas.update(tallies.rejection_taken_back(ids))  # and so the lead's status
+        else:
+            for move in moves:
+                deltas.update(
+                    tallies.status_deltas(
+                        agreement_id=move.lead.agreement_id,
+                        at=now,
+                        from_status=move.lead.status,
+                        to_status=move.to,
+                    )
+                )
         tallies.tallies_add(deltas)
         fresh = Lead.objects.select_related("owner").in_bulk(ids)
         leads = [fresh[pk] for pk in ids]
