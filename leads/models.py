@@ -110,6 +110,8 @@ class Lead(models.Model):
             ),
             # reporting: the MQLs of a period, or of the hour a report reads from the leads themselves
             models.Index(fields=["mql_at"], condition=Q(mql_at__isnull=False), name="lead_mql_idx"),
+            # leads.services.tallies: the leads created in the hour a report reads from the leads
+            models.Index(fields=["created_at"], name="lead_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -191,6 +193,8 @@ class LeadEvent(models.Model):
             models.Index(fields=["lead", "at"], name="leadevent_lead_time_idx"),
             # reporting.selectors: events of a kind within a period
             models.Index(fields=["kind", "at"], name="leadevent_kind_time_idx"),
+            # leads.services.tallies: every step of the hour a report reads from the events
+            models.Index(fields=["at"], name="leadevent_time_idx"),
         ]
 
     def __str__(self) -> str:
