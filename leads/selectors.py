@@ -25,6 +25,7 @@ from django.utils import timezone
 from agreements.models import Agreement, Team
 from leads import permissions
 from leads.models import Activity, Feedback, Lead, LeadEvent
+from slaportal.formats import utc_iso
 from slaportal.roles import Role, has_role
 
 Status = Lead.Status
@@ -211,6 +212,42 @@ def handoff_temperature_before(*, lead: Any, at: Any) -> Subquery:
     return Subquery(
         handoffs.order_by("-at", "-pk").annotate(t=KeyTextTransform("temperature", "details")).values("t")[:1]
     )
+
+
+def next_status_change(*, lead: Any, at: Any, pk: Any, before: Any = None) -> Subquery:
+    """The kind of the lead's first step after the event `pk` at `at` that moved it to another status
+    (before the moment `before`, when given). A conversion cohort's step converted when that is the next
+    stage: an acceptance followed by a qualification, a qualification by a win (reporting.conversion)."""
+    later = LeadEvent.objects.filter(Q(at__gt=at) | Q(at=at, pk__gt=pk), lead=lead).exclude(
+        from_status=F("to_status")
+    )
+    if before is not None:
+        later = later.filter(at__lt=before)
+    return Subquery(later.order_by("at", "pk").values("kind")[:1])
+
+
+def conversion_marks(lead: Lead, kind: str, now: Any) -> dict[str, str]:
+    """What a step taken now completes, for the conversion cohorts (reporting.conversion), as its event's
+    details: an acceptance, the lead's MQL moment if it is the first acceptance since; a qualification,
+    the acceptance it follows; a win, the lead's first qualification it follows (not a revision)."""
+    Kind = LeadEvent.Kind
+    events = LeadEvent.objects.filter(lead=lead)
+    if kind == Kind.ACCEPTED and lead.mql_at is not None and lead.mql_at <= now:
+        if not events.filter(kind=Kind.ACCEPTED, at__gte=lead.mql_at).exists():
+            return {"converts_mql": utc_iso(lead.mql_at)}
+    elif kind == Kind.QUALIFIED and lead.status == Lead.Status.ACCEPTED and lead.accepted_at is not None:
+        return {"converts_accepted": utc_iso(lead.accepted_at)}
+    elif kind == Kind.WON and lead.status == Lead.Status.QUALIFIED:
+        qualified = (
+            events.filter(kind=Kind.QUALIFIED)
+            .exclude(from_status=Lead.Status.QUALIFIED)
+            .order_by("-at", "-pk")
+            .values_list("at", flat=True)
+            .first()
+        )
+        if qualified is not None:
+            return {"converts_qualified": utc_iso(qualified)}
+    return {}
 
 
 def deadline_unrecorded(*, lead_id: int) -> bool:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 
 from leads.models import LeadEvent
+from leads.selectors import next_status_change
 from reporting.scope import Scope
 
 Kind = LeadEvent.Kind
@@ -39,7 +40,13 @@ def ratio(part: float | None, whole: float | None) -> float | None:
 def conversion_cohorts(
     *, scope: Scope, start: datetime, end: datetime, now: datetime
 ) -> dict[str, dict[str, int]]:
-    """For each stage pair, the cohort's size and how many of it converted by `now`. Three queries."""
+    """For each stage pair, the cohort's size and how many of it converted by `now`, from the events (the
+    tallies count the same as the steps happen: reporting.rollups). Three queries.
+
+    The MQL cohort is the leads that became MQLs in the period, converted when sales accepted one since.
+    The later cohorts are steps, as the report counts them: the period's acceptances, each converted when
+    the lead's next status was qualified, and its first qualifications (not revisions), each converted when
+    the next was won. A lead accepted twice in a period is two acceptances."""
     accepted_since_mql = LeadEvent.objects.filter(
         lead=OuterRef("pk"), kind=Kind.ACCEPTED, at__gte=OuterRef("mql_at"), at__lt=now
     )
@@ -50,16 +57,14 @@ def conversion_cohorts(
     )
     cohorts = {"mql_to_accepted": mqls}
     for name, entered, next_kind in STEPS:
-        moved_on = LeadEvent.objects.filter(
-            lead=OuterRef("lead"), kind=next_kind, at__gte=OuterRef("at"), at__lt=now
+        steps = scope.events().filter(kind=entered, at__gte=start, at__lt=end)
+        if entered == Kind.QUALIFIED:
+            steps = steps.exclude(from_status=LeadEvent.Kind.QUALIFIED)  # a revision is no new one
+        next_kind_then = next_status_change(
+            lead=OuterRef("lead"), at=OuterRef("at"), pk=OuterRef("pk"), before=now
         )
-        cohorts[name] = (
-            scope.events()
-            .filter(kind=entered, at__gte=start, at__lt=end)
-            .aggregate(
-                cohort=Count("lead", distinct=True),
-                converted=Count("lead", distinct=True, filter=Exists(moved_on)),
-            )
+        cohorts[name] = steps.annotate(next_kind=next_kind_then).aggregate(
+            cohort=Count("pk"), converted=Count("pk", filter=Q(next_kind=next_kind))
         )
     return cohorts
 

@@ -67,6 +67,8 @@ class Counted:
     recorded_breaches: Counter[str | None] = field(default_factory=Counter)
     # Qualifications by the temperature marketing handed the lead off with, then the one sales gave it.
     matrix: dict[str, dict[str, int]] = field(default_factory=lambda: matrix_of({}))
+    # The conversion cohorts (reporting.conversion), when the tallies were read: None from the events.
+    cohorts: dict[str, dict[str, int]] | None = None
 
 
 TEMPERATURES = ("cold", "warm", "hot")
@@ -107,7 +109,15 @@ def counted(agreement_ids: tuple[int, ...], start: datetime, end: datetime) -> C
     recorded = Counter({key or None: n for key, n in keyed("breaches").items()})
     recorded.update({key or None: n for key, n in keyed("late_pickups").items()})
     cells = {tuple(key.split(":", 1)): n for key, n in keyed("matrix").items()}
-    return Counted(counts, dict(reasons), minutes, reps, recorded, matrix_of(cells))
+    cohorts = {
+        name: {"cohort": t[(cohort, "")], "converted": t[(converted, "")]}
+        for name, cohort, converted in (
+            ("mql_to_accepted", "mqls", "converted_mql"),
+            ("accepted_to_qualified", "accepted", "converted_accepted"),
+            ("qualified_to_won", "qualified", "converted_qualified"),
+        )
+    }
+    return Counted(counts, dict(reasons), minutes, reps, recorded, matrix_of(cells), cohorts)
 
 
 def in_status(agreement_ids: tuple[int, ...], at: datetime) -> Counter[str]:

@@ -121,7 +121,7 @@ def report_figures(
     touches = activities.filter(occurred_at__gte=start, occurred_at__lt=end).aggregate(
         n=Count("pk"), accounts=Count("lead__company_name", distinct=True)
     )
-    cohorts = conversion_cohorts(scope=scope, start=start, end=end, now=now)
+    cohorts = c.cohorts or conversion_cohorts(scope=scope, start=start, end=end, now=now)
     figures: dict[str, Any] = {
         "period": period.label,
         "period_start": utc_iso(start),

@@ -63,6 +63,17 @@ class _EventDetails(serializers.Serializer):
         help_text="accepted, rejected: true when the pickup came after a deadline no escalation sweep had "
         "recorded yet; the reports count it as a missed deadline.",
     )
+    converts_mql = serializers.DateTimeField(
+        required=False,
+        help_text="accepted: when the lead became an MQL, on its first acceptance since (the MQL cohort it "
+        "converts).",
+    )
+    converts_accepted = serializers.DateTimeField(
+        required=False, help_text="qualified: the acceptance this qualification follows (its cohort)."
+    )
+    converts_qualified = serializers.DateTimeField(
+        required=False, help_text="won: the first qualification this win follows (its cohort)."
+    )
     note = serializers.CharField(required=False, help_text="rejected: the rep's note (erased: '[erased]').")
     destination = serializers.ChoiceField(
         choices=["nurture", "disqualify", "recycle"],

@@ -15,7 +15,7 @@ from agreements.business_hours import business_time_between
 from agreements.evaluation import sales_temperature
 from leads import limits
 from leads.models import Feedback, Lead, LeadEvent
-from leads.selectors import available_reps, deadline_unrecorded
+from leads.selectors import available_reps, conversion_marks, deadline_unrecorded
 from leads.services.assignment import deadline_fields
 from leads.services.notices import tell_new_owner
 from leads.services.transitions import (
@@ -75,7 +75,7 @@ def lead_accept(*, lead: Lead, actor: Actor, now: datetime | None = None) -> Lea
             expected_owner_id=lead.owner_id,
             version=lead.sla_version,
             clause=f"handoff.pickup.{lead.handoff_temperature}" if lead.handoff_temperature else "",
-            details=_pickup_details(lead, pickup, now),
+            details={**_pickup_details(lead, pickup, now), **conversion_marks(lead, Kind.ACCEPTED, now)},
             accepted_at=now,
             reminder_at=None,
             **pickup,
@@ -234,6 +234,7 @@ def lead_qualify(
             "sales_temperature": level,
             "detail": check.detail,
             "handoff_temperature": lead.handoff_temperature,
+            **conversion_marks(lead, Kind.QUALIFIED, now),
         },
         product_potential=product_potential,
         purchase_timeframe_months=months,
@@ -257,6 +258,7 @@ def lead_close(*, lead: Lead, actor: Actor, outcome: Any, now: datetime | None =
         now=now,
         expected_owner_id=lead.owner_id,
         version=lead.sla_version,
+        details=conversion_marks(lead, Kind.WON if outcome == "won" else Kind.LOST, now),
         closed_at=now,
     )
 

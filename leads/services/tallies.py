@@ -15,12 +15,29 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, TextField, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Substr
 
 from leads.models import Lead, LeadEvent, Tally
-from leads.selectors import assignments_before, events_standing, handoff_temperature_before
+from leads.selectors import (
+    assignments_before,
+    events_standing,
+    handoff_temperature_before,
+    next_status_change,
+)
 from slaportal.formats import utc_iso
 
 Kind = LeadEvent.Kind
@@ -28,6 +45,13 @@ HOUR = timedelta(hours=1)
 # (agreement id, UTC hour, figure, key): a delta's address.
 Cell = tuple[int, datetime, str, str]
 PICKUPS = (Kind.ACCEPTED, Kind.REJECTED)
+# Conversion figures and the event detail that names the moment of the cohort's step
+# (leads.selectors.conversion_marks).
+CONVERSIONS = (
+    ("converted_mql", "converts_mql"),
+    ("converted_accepted", "converts_accepted"),
+    ("converted_qualified", "converts_qualified"),
+)
 
 
 def hour_of(at: datetime) -> datetime:
@@ -95,6 +119,11 @@ def event_deltas(
         # A missed deadline belongs to the hour of the deadline, as the report dates it.
         deadline = _deadline(details.get("deadline"))
         add("breaches", details.get("missed_by") or "", when=hour_of(deadline) if deadline else hour)
+    # A conversion belongs to the hour of the step it completes: its cohort's (reporting.conversion).
+    for figure, mark in CONVERSIONS:
+        cohort = _deadline(details.get(mark))
+        if cohort is not None:
+            add(figure, when=hour_of(cohort))
     return out
 
 
@@ -243,6 +272,7 @@ def deltas_between(agreement_ids: Iterable[int] | None, start: datetime, end: da
         )
     )
     out.update(_statuses_between(ids, start, end, long))
+    out.update(_conversions_between(events, ids, start, end))
     leads = Lead.objects.filter(mql_at__gte=start, mql_at__lt=end)
     if ids is not None:
         leads = leads.filter(agreement_id__in=ids)
@@ -254,6 +284,31 @@ def deltas_between(agreement_ids: Iterable[int] | None, start: datetime, end: da
             )
         )
     return Counter({cell: n for cell, n in out.items() if n})
+
+
+def _conversions_between(
+    events: QuerySet[LeadEvent], ids: list[int] | None, start: datetime, end: datetime
+) -> Counter[Cell]:
+    """The conversions of the cohorts of [start, end), by the rules of reporting.conversion: an MQL of the
+    window accepted since, an acceptance of the window whose next status was qualified, a first
+    qualification of the window whose next status was won."""
+    out: Counter[Cell] = Counter()
+    accepted = LeadEvent.objects.filter(lead=OuterRef("pk"), kind=Kind.ACCEPTED, at__gte=OuterRef("mql_at"))
+    mqls = Lead.objects.filter(mql_at__gte=start, mql_at__lt=end).filter(Exists(accepted))
+    if ids is not None:
+        mqls = mqls.filter(agreement_id__in=ids)
+    for agreement_id, mql_at in mqls.values_list("agreement_id", "mql_at"):
+        out[(agreement_id, hour_of(mql_at), "converted_mql", "")] += 1
+    steps = (
+        events.filter(at__gte=start, at__lt=end)
+        .filter(Q(kind=Kind.ACCEPTED) | Q(kind=Kind.QUALIFIED, from_status=Lead.Status.ACCEPTED))
+        .annotate(next_kind=next_status_change(lead=OuterRef("lead"), at=OuterRef("at"), pk=OuterRef("pk")))
+        .filter(Q(kind=Kind.ACCEPTED, next_kind=Kind.QUALIFIED) | Q(kind=Kind.QUALIFIED, next_kind=Kind.WON))
+    )
+    for agreement_id, kind, at in steps.values_list("sla_version__agreement_id", "kind", "at"):
+        figure = "converted_accepted" if kind == Kind.ACCEPTED else "converted_qualified"
+        out[(agreement_id, hour_of(at), figure, "")] += 1
+    return out
 
 
 def _statuses_between(ids: list[int] | None, start: datetime, end: datetime, long: bool) -> Counter[Cell]:
@@ -282,7 +337,10 @@ def _statuses_between(ids: list[int] | None, start: datetime, end: datetime, lon
 
 
 def _marked(events: Iterable[LeadEvent]) -> Iterable[LeadEvent]:
+    marks = {mark for _, mark in CONVERSIONS}
     for event in events:
+        if marks & event.details.keys():  # counted from the cohort's side (_conversions_between)
+            event.details = {k: v for k, v in event.details.items() if k not in marks}
         if event.kind == Kind.QUALIFIED and "handoff_temperature" not in event.details:
             event.details = {**event.details, "handoff_temperature": event.handed}
         if event.kind in PICKUPS:

@@ -15,7 +15,7 @@ from django.db.models import Count
 from leads import services
 from leads.models import Lead, LeadEvent, Tally
 from leads.services import Actor, LeadError, escalation, tallies
-from reporting import breaches, rollups, selectors
+from reporting import breaches, conversion, rollups, selectors
 from reporting.periods import Period
 from reporting.scope import Scope
 from tests.factories import HOT, WARM, make_lead
@@ -97,6 +97,9 @@ def _both_ways(scope: Scope, start: datetime, end: datetime) -> tuple[rollups.Co
     # Late pickups as the report works them out from the events before each; the tallies count the mark
     # each pickup made as it happened.
     from_events.recorded_breaches.update(breaches._late(scope=scope, start=start, end=end, now=NOW))
+    # The history writes some steps after NOW: the events' cohorts count every conversion stored.
+    later = NOW + timedelta(days=30)
+    from_events.cohorts = conversion.conversion_cohorts(scope=scope, start=start, end=end, now=later)
     for counted in (from_tallies, from_events):
         for row in counted.reps.values():  # an average is compared as the report prints it
             row["avg_minutes"] = selectors._decimal(row["avg_minutes"])
@@ -139,6 +142,8 @@ def test_tallied_figures_equal_the_events(seed, pipeline):
     for figure in ("handed_off", "hot", "accepted", "rejected", "qualified", "won", "lost", "mqls_icp_match"):
         assert everything.counts[figure] > 0, figure
     assert everything.counts["mqls_icp_match"] < everything.counts["mqls"]
+    assert sum(sum(row.values()) for row in everything.matrix.values()) == everything.counts["qualified"]
+    assert all(cohort["converted"] for cohort in everything.cohorts.values()), everything.cohorts
     assert sum(everything.recorded_breaches.values()) > 0
     assert LeadEvent.objects.filter(kind=LeadEvent.Kind.REJECTION_UNDONE).exists()
     assert tallies.tallies_verify() == []
@@ -192,6 +197,7 @@ def test_a_rebuild_counts_the_history_again(pipeline):
         ("0014_count_late_pickups", "count_late_pickups", "late_pickups"),
         ("0015_count_temperature_matrix", "count_matrix", "matrix"),
         ("0016_tally_figure_index", "count_statuses", "in_status"),
+        ("0018_count_conversions", "count_conversions", "converted_accepted"),
     ],
 )
 def test_the_upgrade_counts_a_new_figure_into_the_tallies_once(migration, count, figure, pipeline):
