@@ -183,13 +183,12 @@ def events_standing(events: QuerySet[LeadEvent]) -> QuerySet[LeadEvent]:
 ASSIGNMENT_KINDS = (LeadEvent.Kind.HANDED_OFF, LeadEvent.Kind.REASSIGNED, LeadEvent.Kind.BREACHED)
 
 
-def assignments_before(*, lead: Any, at: Any = None, pk: Any = None) -> QuerySet[LeadEvent]:
-    """The lead's assignment steps before the event `pk` at the moment `at` (or all of them),
+def assignments_before(*, lead: Any, at: Any, pk: Any = None) -> QuerySet[LeadEvent]:
+    """The lead's assignment steps before the event `pk` at the moment `at` (up to `at`, without `pk`),
     latest first, each with `unrecorded` 1 when it gave the lead a pickup deadline: the latest one then
     tells whether the assignment in hand had a deadline and no breach recorded for it since. Values or
     OuterRefs alike, so the report (reporting.breaches) and a pickup as it happens read the same rule."""
-    # No moment: all of them, as they stand now.
-    before = Q() if at is None else Q(at__lt=at) | Q(at=at, pk__lt=pk)
+    before = Q(at__lt=at) | Q(at=at, pk__lt=pk) if pk is not None else Q(at__lte=at)
     return (
         LeadEvent.objects.filter(before, lead=lead, kind__in=ASSIGNMENT_KINDS)
         .annotate(hours=KeyTextTransform("pickup_hours", "details"))
@@ -250,10 +249,11 @@ def conversion_marks(lead: Lead, kind: str, now: Any) -> dict[str, str]:
     return {}
 
 
-def deadline_unrecorded(*, lead_id: int) -> bool:
-    """Whether the lead's assignment in hand has a pickup deadline no sweep recorded a breach of (read with
-    the lead locked: every step stored so far, whatever its time)."""
-    return assignments_before(lead=lead_id).values_list("unrecorded", flat=True).first() == 1
+def deadline_unrecorded(*, lead_id: int, now: Any) -> bool:
+    """Whether the lead's assignment in hand at `now` has a pickup deadline no sweep recorded a breach of
+    (read with the lead locked). The steps up to `now`, as the report reads the steps before a pickup: a
+    breach a sweep records with a later clock while the pickup waits for the lock comes after it."""
+    return assignments_before(lead=lead_id, at=now).values_list("unrecorded", flat=True).first() == 1
 
 
 def lead_events(*, lead: Lead) -> QuerySet[LeadEvent]:

@@ -121,6 +121,8 @@ def report_figures(
     touches = activities.filter(occurred_at__gte=start, occurred_at__lt=end).aggregate(
         n=Count("pk"), accounts=Count("lead__company_name", distinct=True)
     )
+    # The tallies hold every conversion stored so far: the same as the events' up to `now`, which is the
+    # present for every report but one computed for a past moment (tests).
     cohorts = c.cohorts or conversion_cohorts(scope=scope, start=start, end=end, now=now)
     figures: dict[str, Any] = {
         "period": period.label,

@@ -14,6 +14,9 @@ def count_matrix(apps, schema_editor):
     Tally = apps.get_model("leads", "Tally")
     if not Tally.objects.exists():
         return
+    if schema_editor.connection.vendor == "postgresql":
+        # Writers of the running release wait, so none is both kept and counted again.
+        schema_editor.execute("LOCK TABLE leads_tally IN EXCLUSIVE MODE")
     # Counted afresh, whatever a process already running this release tallied before the migration.
     Tally.objects.filter(figure="matrix").delete()
     handoffs = (

@@ -14,8 +14,11 @@ def count_statuses(apps, schema_editor):
     Lead = apps.get_model("leads", "Lead")
     LeadEvent = apps.get_model("leads", "LeadEvent")
     Tally = apps.get_model("leads", "Tally")
-    if not Tally.objects.exists():
+    if not Lead.objects.exists():
         return
+    if schema_editor.connection.vendor == "postgresql":
+        # Writers of the running release wait, so none is both kept and counted again.
+        schema_editor.execute("LOCK TABLE leads_tally IN EXCLUSIVE MODE")
     # Counted afresh, whatever a process already running this release tallied before the migration.
     Tally.objects.filter(figure="in_status").delete()
     cells = Counter()

@@ -46,15 +46,15 @@ def _pickup_fields(lead: Lead, now: datetime) -> dict[str, Any]:
 def _pickup_details(lead: Lead, pickup: dict[str, Any], now: datetime) -> dict[str, Any]:
     """What a pickup's event says of its deadline. A late pickup of an assignment whose breach no sweep
     recorded is a missed deadline of its own (reporting.breaches, case 3), marked so that the figures
-    count it as it happens. Read under the lead's lock (the caller's transaction): a sweep recording the
-    breach at this moment is either seen here or finds the lead picked up."""
+    count it as it happens. Read under the lead's lock (the caller's transaction), by the rule the report
+    applies to the steps before the pickup (leads.selectors.deadline_unrecorded)."""
     details = {
         "within_deadline": pickup["pickup_within_sla"],
         "business_minutes": pickup["pickup_business_minutes"],
     }
     if pickup["pickup_within_sla"] is False:
         list(Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk"))
-        if deadline_unrecorded(lead_id=lead.pk):
+        if deadline_unrecorded(lead_id=lead.pk, now=now):
             details["unrecorded_breach"] = True
     return details
 

@@ -245,3 +245,23 @@ def test_a_broker_found_down_pauses_the_nudges_not_the_writes(monkeypatch, caplo
     with transaction.atomic():
         outbox.outbox_email(to=["late@example.com"], subject="s", body="b")
     assert len(calls) == 2
+
+
+def test_a_pickup_clocked_before_a_breach_written_first_is_a_late_pickup_as_the_tallies_say(overdue, rep):
+    """The sweep records the breach (the owner keeps the lead) with a clock a little ahead of the rep's
+    pickup, which waited for the lead's lock. Read as the report reads the steps before the pickup, the
+    breach comes after it: the pickup is a late one of its own, and the tallies agree with the events."""
+    from agreements.selectors import clear_version_cache
+    from leads.services import tallies
+
+    section = overdue.sla_version.sections.get(key="handoff")
+    section.data = {**section.data, "escalation_reassign": False}
+    section.save()
+    clear_version_cache()
+    lead = Lead.objects.select_related("sla_version").get(pk=overdue.pk)
+    assert escalation.leads_escalate_overdue(now=TUESDAY_11 + timedelta(seconds=2)).breached == 1
+    accepted = lead_accept(lead=lead, actor=Actor.of(rep), now=TUESDAY_11)
+    event = accepted.events.get(kind="accepted")
+    assert event.details["within_deadline"] is False
+    assert event.details["unrecorded_breach"] is True
+    assert tallies.tallies_verify() == []
