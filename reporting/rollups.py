@@ -13,6 +13,9 @@ they are counted from the events (reporting.selectors), not from the tallies.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,10 +25,37 @@ from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 
 from leads.models import Tally
-from leads.services.tallies import HOUR, deltas_between, hour_of
+from leads.services.tallies import HOUR, Cell, deltas_between, hour_of
 
 # The trend chart's figures, as monthly_trends names them.
 TREND_FIGURES = ("mqls", "handed_off", "accepted", "won", "pickups", "within")
+
+
+_recounts: ContextVar[dict[tuple, Counter[Cell]] | None] = ContextVar("rollups_recounts", default=None)
+
+
+@contextmanager
+def one_reading() -> Iterator[None]:
+    """Within it, a stretch of stored rows is recounted once however many figures read it: a dashboard
+    reads the current hour for its counts, its statuses and its trend chart."""
+    if _recounts.get() is not None:
+        yield
+        return
+    token = _recounts.set({})
+    try:
+        yield
+    finally:
+        _recounts.reset(token)
+
+
+def _recount(agreement_ids: tuple[int, ...], start: datetime, end: datetime) -> Counter[Cell]:
+    memo = _recounts.get()
+    if memo is None:
+        return deltas_between(agreement_ids, start, end)
+    key = (tuple(agreement_ids), start, end)
+    if key not in memo:
+        memo[key] = deltas_between(agreement_ids, start, end)
+    return memo[key]
 
 
 def _ceil_hour(at: datetime) -> datetime:
@@ -50,7 +80,7 @@ def tallied(agreement_ids: tuple[int, ...], start: datetime, end: datetime) -> C
         edges = [(start, first), (last, end)]
     for a, b in edges:
         if a < b:
-            for (_, _, figure, key), n in deltas_between(agreement_ids, a, b).items():
+            for (_, _, figure, key), n in _recount(agreement_ids, a, b).items():
                 out[(figure, key)] += n
     return out
 
@@ -132,7 +162,7 @@ def in_status(agreement_ids: tuple[int, ...], at: datetime) -> Counter[str]:
     )
     out: Counter[str] = Counter(dict(rows))
     if last < at:
-        for (_, _, figure, key), n in deltas_between(agreement_ids, last, at).items():
+        for (_, _, figure, key), n in _recount(agreement_ids, last, at).items():
             if figure == "in_status":
                 out[key] += n
     return out
@@ -203,7 +233,7 @@ def trend_counts(agreement_ids: tuple[int, ...], start: datetime, end: datetime,
         if a >= b:
             continue
         label = a.astimezone(zone).strftime("%Y-%m")
-        for (_, _, figure, _), n in deltas_between(agreement_ids, a, b).items():
+        for (_, _, figure, _), n in _recount(agreement_ids, a, b).items():
             if figure in TREND_FIGURES:
                 events.setdefault(label, Counter())[figure] += n
     return {

@@ -77,6 +77,7 @@ def _decimal(value: float | None, places: int = 1) -> float | None:
     return None if value is None else round(float(value), places)
 
 
+@rollups.one_reading()
 def report_figures(
     *,
     agreements: list[Agreement],
@@ -388,10 +389,11 @@ def dashboard_figures(
     key = f"reporting:dashboard:{tz}:{period.label}:{complete}:{scope.key}:{stamp}:{minute}"
     cached = cache.get(key)
     if cached is None:
-        cached = (
-            report_figures(agreements=agreements, period=period, now=now, scope=scope),
-            monthly_trends(agreements=agreements, now=now, tz=tz, scope=scope),
-        )
+        with rollups.one_reading():  # the current hour's stored rows recounted once for both
+            cached = (
+                report_figures(agreements=agreements, period=period, now=now, scope=scope),
+                monthly_trends(agreements=agreements, now=now, tz=tz, scope=scope),
+            )
         cache.set(key, cached, DASHBOARD_CACHE_SECONDS)
     return cached
 

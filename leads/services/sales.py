@@ -43,6 +43,12 @@ def _pickup_fields(lead: Lead, now: datetime) -> dict[str, Any]:
     return {"picked_up_at": now, "pickup_business_minutes": minutes, "pickup_within_sla": within}
 
 
+def _lock(lead: Lead) -> None:
+    """Hold the lead's row for the caller's transaction: what is read next about it stays true until the
+    step that follows is written."""
+    list(Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk", flat=True))
+
+
 def _pickup_details(lead: Lead, pickup: dict[str, Any], now: datetime) -> dict[str, Any]:
     """What a pickup's event says of its deadline. A late pickup of an assignment whose breach no sweep
     recorded is a missed deadline of its own (reporting.breaches, case 3), marked so that the figures
@@ -53,7 +59,7 @@ def _pickup_details(lead: Lead, pickup: dict[str, Any], now: datetime) -> dict[s
         "business_minutes": pickup["pickup_business_minutes"],
     }
     if pickup["pickup_within_sla"] is False:
-        list(Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk"))
+        _lock(lead)
         if deadline_unrecorded(lead_id=lead.pk, now=now):
             details["unrecorded_breach"] = True
     return details
@@ -158,7 +164,7 @@ def lead_undo_reject(*, lead: Lead, actor: Actor, now: datetime | None = None) -
     with transaction.atomic():
         # Locked, so nothing (an evaluation, the CRM's update) lands between the check and the undo: the
         # rejection is still the lead's latest event when it is taken back, as the figures assume.
-        list(Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk", flat=True))
+        _lock(lead)
         event = undoable_rejection(lead, actor.user, now)
         if event is None:
             raise TransitionRefused(

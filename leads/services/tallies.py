@@ -117,17 +117,17 @@ def event_deltas(
         add(kind)
     elif kind == Kind.BREACHED:
         # A missed deadline belongs to the hour of the deadline, as the report dates it.
-        deadline = _deadline(details.get("deadline"))
+        deadline = _time(details.get("deadline"))
         add("breaches", details.get("missed_by") or "", when=hour_of(deadline) if deadline else hour)
     # A conversion belongs to the hour of the step it completes: its cohort's (reporting.conversion).
     for figure, mark in CONVERSIONS:
-        cohort = _deadline(details.get(mark))
+        cohort = _time(details.get(mark))
         if cohort is not None:
             add(figure, when=hour_of(cohort))
     return out
 
 
-def _deadline(text: Any) -> datetime | None:
+def _time(text: Any) -> datetime | None:
     try:
         return datetime.fromisoformat(text) if isinstance(text, str) else None
     except ValueError:
@@ -268,37 +268,34 @@ def deltas_between(agreement_ids: Iterable[int] | None, start: datetime, end: da
         deltas_of(
             event
             for event in breached.select_related("actor", "sla_version")
-            if start <= (_deadline(event.details.get("deadline")) or event.at) < end
+            if start <= (_time(event.details.get("deadline")) or event.at) < end
         )
     )
     out.update(_statuses_between(ids, start, end, long))
-    out.update(_conversions_between(events, ids, start, end))
+    out.update(_conversions_between(events, start, end))
+    # MQLs by mql_at, with their ICP fit now, and whether sales accepted them since (the MQL cohort).
+    accepted = LeadEvent.objects.filter(lead=OuterRef("pk"), kind=Kind.ACCEPTED, at__gte=OuterRef("mql_at"))
     leads = Lead.objects.filter(mql_at__gte=start, mql_at__lt=end)
     if ids is not None:
         leads = leads.filter(agreement_id__in=ids)
-    mqls = leads.values_list("agreement_id", "mql_at", "icp_fit")
-    for agreement_id, mql_at, icp_fit in mqls.iterator(2000) if long else mqls:
+    mqls = leads.annotate(accepted=Exists(accepted)).values_list(
+        "agreement_id", "mql_at", "icp_fit", "accepted"
+    )
+    for agreement_id, mql_at, icp_fit, converted in mqls.iterator(2000) if long else mqls:
         out.update(
             mql_deltas(
                 agreement_id=agreement_id, mql_at=mql_at, became=True, icp_before=False, icp_now=icp_fit
             )
         )
+        out[(agreement_id, hour_of(mql_at), "converted_mql", "")] += int(converted)
     return Counter({cell: n for cell, n in out.items() if n})
 
 
-def _conversions_between(
-    events: QuerySet[LeadEvent], ids: list[int] | None, start: datetime, end: datetime
-) -> Counter[Cell]:
-    """The conversions of the cohorts of [start, end), by the rules of reporting.conversion: an MQL of the
-    window accepted since, an acceptance of the window whose next status was qualified, a first
-    qualification of the window whose next status was won."""
+def _conversions_between(events: QuerySet[LeadEvent], start: datetime, end: datetime) -> Counter[Cell]:
+    """The conversions of the step cohorts of [start, end), by the rules of reporting.conversion: an
+    acceptance of the window whose next status was qualified, a first qualification whose next was won
+    (the MQL cohort's conversions are counted with the window's MQLs)."""
     out: Counter[Cell] = Counter()
-    accepted = LeadEvent.objects.filter(lead=OuterRef("pk"), kind=Kind.ACCEPTED, at__gte=OuterRef("mql_at"))
-    mqls = Lead.objects.filter(mql_at__gte=start, mql_at__lt=end).filter(Exists(accepted))
-    if ids is not None:
-        mqls = mqls.filter(agreement_id__in=ids)
-    for agreement_id, mql_at in mqls.values_list("agreement_id", "mql_at"):
-        out[(agreement_id, hour_of(mql_at), "converted_mql", "")] += 1
     steps = (
         events.filter(at__gte=start, at__lt=end)
         .filter(Q(kind=Kind.ACCEPTED) | Q(kind=Kind.QUALIFIED, from_status=Lead.Status.ACCEPTED))

@@ -182,20 +182,19 @@ def leads_transition(*, moves: list[Move], actor: Actor, kind: str, action: str,
             publish_many(
                 PUBLISHED_EVENTS[kind],
                 [
-                    Publication(
-                        subject=lead,
-                        sla={
-                            "version": move.version.number if move.version else None,
-                            "clause": move.clause,
-                            "reason": move.reason,
-                        },
-                        details=move.details,
-                    )
+                    _publication(lead, move.version, move.clause, move.reason, move.details)
                     for lead, move in zip(leads, moves, strict=True)
                 ],
                 now=now,
             )
     return leads
+
+
+def _publication(
+    lead: Lead, version: AgreementVersion | None, clause: str, reason: str, details: dict[str, Any] | None
+) -> Publication:
+    sla = {"version": version.number if version else None, "clause": clause, "reason": reason}
+    return Publication(subject=lead, sla=sla, details=details or {})
 
 
 def adopt(lead: Lead, fresh: Lead) -> Lead:
@@ -280,15 +279,7 @@ def record_events(
     for lead, kind, f in events:
         if kind in PUBLISHED_EVENTS:
             published.setdefault(PUBLISHED_EVENTS[kind], []).append(
-                Publication(
-                    subject=lead,
-                    sla={
-                        "version": f["sla_version"].number if f.get("sla_version") else None,
-                        "clause": f.get("clause", ""),
-                        "reason": "",
-                    },
-                    details=f.get("details") or {},
-                )
+                _publication(lead, f.get("sla_version"), f.get("clause", ""), "", f.get("details"))
             )
     for event, publications in published.items():
         publish_many(event, publications, now=now)

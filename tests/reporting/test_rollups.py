@@ -219,3 +219,26 @@ def test_the_upgrade_counts_a_new_figure_into_the_tallies_once(migration, count,
     assert tallies.tallies_verify() == []
     upgrade(apps, editor)  # again, or after processes of the release had tallied it: no double count
     assert tallies.tallies_verify() == []
+
+
+def test_one_reading_recounts_each_stretch_of_stored_rows_once(pipeline, monkeypatch):
+    _history(1, pipeline)
+    calls = []
+    recount = rollups.deltas_between
+
+    def counting(*args):
+        calls.append(args)
+        return recount(*args)
+
+    monkeypatch.setattr(rollups, "deltas_between", counting)
+    ids, start = (pipeline.pk,), datetime(2026, 11, 1, 0, 30, tzinfo=UTC)  # two part hours: start, NOW
+    rollups.counted(ids, start, NOW)
+    rollups.in_status(ids, NOW)
+    assert len(calls) == 3  # outside a reading, the hour up to NOW is recounted by each
+    calls.clear()
+    with rollups.one_reading():
+        first = rollups.counted(ids, start, NOW)
+        rollups.in_status(ids, NOW)
+        with rollups.one_reading():  # nested: the same reading
+            assert rollups.counted(ids, start, NOW) == first
+    assert len(calls) == 2
