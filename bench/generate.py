@@ -17,8 +17,9 @@ from django.db import connection, transaction
 from agreements.models import AgreementVersion, Team, TeamMember
 from demo.sla import ensure_roles, seed_agreements
 from integrations.models import IdempotencyRecord, Outbox
-from leads.models import Activity, Lead, LeadEvent, PickupNotice, Tally
-from leads.services.tallies import tallies_rebuild
+from leads.models import AccountMonth, Activity, Lead, LeadEvent, PickupNotice, Tally
+from leads.services.recount import tallies_rebuild
+from leads.services.touches import touches_rebuild
 from slaportal.roles import Role
 
 REPS = 20
@@ -174,6 +175,10 @@ def generate(*, leads: int, now, log=print) -> dict[str, float]:
     rows = tallies_rebuild()
     timings["tallies"] = time.perf_counter() - started
     log(f"  tallies: {rows:,} rows in {timings['tallies']:.1f} s")
+    started = time.perf_counter()
+    rows = touches_rebuild()
+    timings["account months"] = time.perf_counter() - started
+    log(f"  account months: {rows:,} rows in {timings['account months']:.1f} s")
     return timings
 
 
@@ -184,6 +189,8 @@ def loaded() -> int:
 # The leads as loaded, so that every run can put back what the previous one's load changed (ingested
 # activities re-evaluate leads and hand some off): each run then measures the same data.
 ORIGIN = "bench_lead_origin"
+# The account months as loaded: an ingest widens rows, which deleting the rows it added would not undo.
+MONTHS_ORIGIN = "bench_account_month_origin"
 
 
 def snapshot() -> None:
@@ -194,6 +201,10 @@ def snapshot() -> None:
                 f"CREATE TABLE {ORIGIN} AS SELECT * FROM leads_lead WHERE external_id LIKE 'bench-%%'"
             )
             cursor.execute(f"ALTER TABLE {ORIGIN} ADD PRIMARY KEY (id)")
+        cursor.execute(f"SELECT to_regclass('{MONTHS_ORIGIN}')")
+        if cursor.fetchone()[0] is None:
+            cursor.execute(f"CREATE TABLE {MONTHS_ORIGIN} AS SELECT * FROM {AccountMonth._meta.db_table}")
+            cursor.execute(f"CREATE INDEX ON {MONTHS_ORIGIN} (month)")
 
 
 def marks() -> dict[str, int]:
@@ -225,6 +236,16 @@ def restore(since: dict[str, int]) -> int:
             [since[events]],
         )
         restored = cursor.rowcount
+        months = AccountMonth._meta.db_table
+        cursor.execute(
+            f"SELECT date_trunc('month', MIN(occurred_at) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' "
+            f"FROM {Activity._meta.db_table} WHERE id > %s",
+            [since[Activity._meta.db_table]],
+        )
+        widened = cursor.fetchone()[0]
+        if widened is not None:  # the months the new activities touched, as they were
+            cursor.execute(f"DELETE FROM {months} WHERE month >= %s", [widened])
+            cursor.execute(f"INSERT INTO {months} SELECT * FROM {MONTHS_ORIGIN} WHERE month >= %s", [widened])
         for table, mark in since.items():
             cursor.execute(f"DELETE FROM {table} WHERE id > %s", [mark])
         # The load's own leads; their events went with the rows above.

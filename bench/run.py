@@ -431,8 +431,8 @@ def reporting(figures: Figures) -> None:
     agreements = list(Agreement.objects.order_by("pk"))
     tz = agreement_timezone(agreements[0])
 
-    def get() -> tuple[float, int]:
-        elapsed, queries, response = _timed(lambda: client.get("/reporting/"))
+    def get(query: str = "") -> tuple[float, int]:
+        elapsed, queries, response = _timed(lambda: client.get(f"/reporting/{query}"))
         assert response.status_code == 200, response.status_code
         return elapsed, queries
 
@@ -452,7 +452,21 @@ def reporting(figures: Figures) -> None:
     target = ("≤ 300 ms", median <= 300)
     figures.add("reporting", "dashboard, unchanged data (median of 5)", median, "ms", *target, runs_ms=runs)
 
+    # The current month may have begun minutes ago: last month's dashboard counted again is the same
+    # work for a whole month, whatever the day the bench runs on.
     last_month = period_containing(timezone.now(), "month", tz).previous()
+    cache.clear()
+    monthly_trends(agreements=agreements, now=timezone.now(), tz=tz)
+    whole_ms, whole_queries = get(f"?period={last_month.label}")
+    target = ("≤ 300 ms", whole_ms <= 300)
+    figures.add(
+        "reporting",
+        f"dashboard of a whole month counted ({last_month.label})",
+        whole_ms,
+        "ms",
+        *target,
+        queries=whole_queries,
+    )
     try:
         with transaction.atomic():
             MonthlyReport.objects.filter(agreement=agreements[0], period=last_month.label).delete()

@@ -112,6 +112,8 @@ class Lead(models.Model):
             models.Index(fields=["mql_at"], condition=Q(mql_at__isnull=False), name="lead_mql_idx"),
             # leads.services.tallies: the leads created in the hour a report reads from the leads
             models.Index(fields=["created_at"], name="lead_created_idx"),
+            # leads.services.touches: the activities of an account, counted again when a lead leaves it
+            models.Index(fields=["agreement", "company_name"], name="lead_account_idx"),
         ]
 
     def __str__(self) -> str:
@@ -138,6 +140,8 @@ class Activity(models.Model):
         indexes = [
             # leads.services.leads_evaluate: leads' activities inside the temperature window
             models.Index(fields=["lead", "occurred_at"], name="activity_lead_time_idx"),
+            # leads.services.recount: the activities of the hour a report counts from the activities
+            models.Index(fields=["occurred_at"], name="activity_time_idx"),
         ]
 
     def __str__(self) -> str:
@@ -301,3 +305,27 @@ class Tally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agreement_id} {self.hour:%Y-%m-%d %H}h {self.figure}[{self.key}] {self.n:+d}"
+
+
+class AccountMonth(models.Model):
+    """The accounts (companies) an agreement's activities touched, one row per account and UTC month with
+    its first and last touch that month (leads.services.touches): how many accounts a period touched is
+    read from a row per account, not from every activity. A period's partial months are read from the
+    first and last touch; only an account touched before and after a window cut from inside one month is
+    looked up in its activities."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The lead's company_name, as the report counts it ("" for the leads that name none).
+    account = models.CharField(max_length=200, blank=True)
+    month = models.DateTimeField(help_text="The first moment of the UTC month.")
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "account", "month"], name="account_month_unique"),
+        ]
+        indexes = [models.Index(fields=["agreement", "month"], name="account_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.agreement_id} {self.month:%Y-%m} {self.account!r}"

@@ -21,11 +21,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth
 
-from leads.models import Tally
-from leads.services.tallies import HOUR, Cell, deltas_between, hour_of
+from leads.models import AccountMonth, Activity, Tally
+from leads.services.recount import deltas_between
+from leads.services.tallies import HOUR, Cell, hour_of
+from leads.services.touches import month_of, next_month
 
 # The trend chart's figures, as monthly_trends names them.
 TREND_FIGURES = ("mqls", "handed_off", "accepted", "won", "pickups", "within")
@@ -122,6 +124,7 @@ def counted(agreement_ids: tuple[int, ...], start: datetime, end: datetime) -> C
         "pickups_within": t[("within", "")],
         "mqls": t[("mqls", "")],
         "mqls_icp_match": t[("mqls_icp", "")],
+        "touches": t[("touches", "")],
     }
     reasons = sorted(keyed("rejected_reason").items(), key=lambda item: (-item[1], item[0]))
     minutes = sorted((int(key), n) for key, n in keyed("pickup_minutes").items())
@@ -166,6 +169,31 @@ def in_status(agreement_ids: tuple[int, ...], at: datetime) -> Counter[str]:
             if figure == "in_status":
                 out[key] += n
     return out
+
+
+def accounts_touched(agreement_ids: tuple[int, ...], start: datetime, end: datetime) -> int:
+    """How many accounts the activities of [start, end) touched, from one row per account and UTC month
+    (leads.models.AccountMonth). A month inside the window counts every account it holds; the month
+    the window begins in, those touched last at or after `start`; the one it ends in, those touched
+    first before `end`. Only a window cut from inside one month leaves some accounts in doubt, those
+    touched both before and after it: their activities in the window say."""
+    months = AccountMonth.objects.filter(
+        agreement_id__in=agreement_ids, month__gte=month_of(start), month__lt=end
+    )
+    touched = Q(first_at__gte=start, first_at__lt=end) | Q(last_at__gte=start, last_at__lt=end)
+    if month_of(start) < start and end < next_month(month_of(start)):
+        around = Q(first_at__lt=start, last_at__gte=end)
+        doubtful = set(months.filter(around).values_list("account", flat=True))
+        if doubtful:  # two more queries, only for accounts touched around the window
+            within = Activity.objects.filter(
+                lead__agreement_id__in=agreement_ids,
+                lead__company_name__in=doubtful,
+                occurred_at__gte=start,
+                occurred_at__lt=end,
+            )
+            confirmed = set(within.values_list("lead__company_name", flat=True).order_by().distinct())
+            touched |= around & Q(account__in=confirmed)
+    return months.filter(touched).values("account").distinct().count()
 
 
 def percentile(minutes: list[tuple[int, int]], fraction: float) -> float | None:

@@ -114,13 +114,15 @@ def report_figures(
     )
     counts["breaches"] = sum(missed.values())
     rejected_by_reason = c.rejected_by_reason
-    activities = (
-        Activity.objects.filter(lead__in=leads)
+    touches = (
+        Activity.objects.filter(lead__in=leads, occurred_at__gte=start, occurred_at__lt=end).aggregate(
+            n=Count("pk"), accounts=Count("lead__company_name", distinct=True)
+        )
         if scope.by_members
-        else Activity.objects.filter(lead__agreement_id__in=scope.agreement_ids)
-    )
-    touches = activities.filter(occurred_at__gte=start, occurred_at__lt=end).aggregate(
-        n=Count("pk"), accounts=Count("lead__company_name", distinct=True)
+        else {
+            "n": c.counts["touches"],
+            "accounts": rollups.accounts_touched(scope.agreement_ids, start, end),
+        }
     )
     # The tallies hold every conversion stored so far: the same as the events' up to `now`, which is the
     # present for every report but one computed for a past moment (tests).

@@ -7,7 +7,7 @@ def count_history(apps, schema_editor):
     # leads.services.tallies): `manage.py tallies --rebuild` does the same by hand.
     if not apps.get_model("leads", "LeadEvent").objects.exists():
         return
-    from leads.services.tallies import tallies_rebuild
+    from leads.services.recount import tallies_rebuild
 
     tallies_rebuild()
 

@@ -8,8 +8,8 @@ Django's ORM would say the same with one CASE per column and lead, which costs m
 than the database takes to run it (half a second for 1,000 leads). Where this does not apply (SQLite,
 or a change that is an expression such as F("n") + 1) the transition core uses the ORM.
 
-A new lead's INSERT that gives way to a concurrent one with the same external_id (`insert_new`), and the
-upsert's locking read (`lead_locked`).
+A new lead's INSERT that gives way to a concurrent one with the same external_id (`insert_new`), the
+same for a list of activities (`insert_activities`), and the upsert's locking read (`lead_locked`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connection
 
 from agreements.models import AgreementVersion
-from leads.models import Lead
+from leads.models import Activity, Lead
 
 KEEP = object()  # a column this lead's move leaves alone
 
@@ -105,6 +105,39 @@ def insert_new(lead: Lead, *, unique: str) -> bool:
     lead._state.adding = False
     lead._state.db = connection.alias
     return True
+
+
+def insert_activities(activities: list[Activity]) -> list[Activity]:
+    """INSERT the activities whose external_id is not stored yet, in statements of many rows; returns those
+    it inserted. One that a concurrent batch stored first is left out: it is that batch's to count."""
+    meta = Activity._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    unique = quote(meta.get_field("external_id").column)
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
+    row = f"({', '.join(['%s'] * len(fields))})"
+    size = max(connection.ops.bulk_batch_size(fields, activities), 1)
+    by_external_id = {activity.external_id: activity for activity in activities}
+    inserted = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(activities), size):
+            chunk = activities[start : start + size]
+            params = [
+                field.get_db_prep_save(field.pre_save(activity, add=True), connection)
+                for activity in chunk
+                for field in fields
+            ]
+            cursor.execute(
+                f"{head}{', '.join([row] * len(chunk))} ON CONFLICT ({unique}) DO NOTHING "
+                f"RETURNING {quote(meta.pk.column)}, {unique}",
+                params,
+            )
+            for pk, external_id in cursor.fetchall():
+                activity = by_external_id[external_id]
+                activity.pk = pk
+                activity._state.adding = False
+                inserted.append(activity)
+    return inserted
 
 
 @cache

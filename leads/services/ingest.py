@@ -19,6 +19,8 @@ from leads import limits
 from leads.models import Activity, Lead, LeadEvent
 from leads.services import batch_sql
 from leads.services.evaluation import InForce, evaluate_locked, evaluate_new, leads_evaluate
+from leads.services.tallies import tallies_add, touch_deltas
+from leads.services.touches import spans_of, touches_add, touches_moved
 from leads.services.vocabulary import Actor, LeadValidationError, NoAgreement
 
 Status = Lead.Status
@@ -142,6 +144,7 @@ def lead_upsert(
         changed = {name: value for name, value in fields.items() if getattr(lead, name) != value}
         if not changed:
             return lead, False
+        company = lead.company_name
         changed_at = {**changed, "updated_at": now}
         for name, value in changed_at.items():
             setattr(lead, name, value)
@@ -154,6 +157,10 @@ def lead_upsert(
             versions=versions,
             before=[(lead, Kind.UPDATED, {"details": {"changed": sorted(changed)}})],
             changes={lead.pk: changed_at},
+        )
+        # The report counts a lead's activities for the company it names now.
+        touches_moved(
+            lead_id=lead.pk, agreement_id=lead.agreement_id, before=company, after=lead.company_name
         )
     return lead, False
 
@@ -244,26 +251,28 @@ def activities_ingest(
         raise LeadValidationError(errors)
 
     result = IngestResult()
+    fresh: dict[str, Activity] = {}
+    for item in items:
+        ext = item["external_id"]
+        if ext in fresh:
+            continue
+        fresh[ext] = Activity(
+            lead=leads[item["lead_external_id"]],
+            type=item["type"],
+            occurred_at=item["occurred_at"],
+            external_id=ext,
+            details=item.get("details") or {},
+            created_at=now,
+        )
     with transaction.atomic():
-        ext_ids = [item["external_id"] for item in items]
-        existing = set(Activity.objects.filter(external_id__in=ext_ids).values_list("external_id", flat=True))
-        fresh: dict[str, Activity] = {}
-        for item, ext in zip(items, ext_ids, strict=True):
-            if ext in existing or ext in fresh:
-                result.duplicates += 1
-                continue
-            fresh[ext] = Activity(
-                lead=leads[item["lead_external_id"]],
-                type=item["type"],
-                occurred_at=item["occurred_at"],
-                external_id=ext,
-                details=item.get("details") or {},
-                created_at=now,
-            )
-        # ignore_conflicts: a concurrent batch that stored the same activity first wins; it still counts once.
-        Activity.objects.bulk_create(fresh.values(), ignore_conflicts=True, batch_size=1000)
-        result.stored = len(fresh)
-        touched = sorted({activity.lead_id for activity in fresh.values()})
+        # One already stored, or stored first by a concurrent batch, counts once: as that batch's.
+        stored = batch_sql.insert_activities(list(fresh.values()))
+        result.stored, result.duplicates = len(stored), len(items) - len(stored)
+        touched = sorted({activity.lead_id for activity in stored})
         leads_evaluate(lead_ids=touched, actor=actor, now=now, versions=versions)
         result.lead_ids = touched
+        # The leads are locked now: their companies are the ones their activities count for.
+        accounts = dict(Lead.objects.filter(pk__in=touched).values_list("pk", "company_name"))
+        touches_add(spans_of((a.lead.agreement_id, accounts[a.lead_id], a.occurred_at) for a in stored))
+        tallies_add(touch_deltas((a.lead.agreement_id, a.occurred_at) for a in stored))
     return result

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from leads import permissions
 from leads.models import Activity, Feedback, Lead, LeadEvent
+from leads.services.touches import touches_moved
 from leads.services.transitions import record_event
 from leads.services.vocabulary import Actor, NotAllowed
 from slaportal.models import Notice
@@ -41,6 +42,8 @@ def lead_erase(*, lead: Lead, actor: Actor, now: datetime | None = None) -> Lead
             **dict.fromkeys(PERSONAL_FIELDS, ""),
         )
         Activity.objects.filter(lead_id=lead.pk).update(details={})
+        # Its activities now count for no company, as the report reads the lead's.
+        touches_moved(lead_id=lead.pk, agreement_id=locked.agreement_id, before=locked.company_name, after="")
         for feedback in Feedback.objects.filter(lead_id=lead.pk):
             feedback.answers = dict.fromkeys(feedback.answers, TOMBSTONE)
             feedback.save(update_fields=["answers"])

@@ -252,7 +252,7 @@ def test_a_pickup_clocked_before_a_breach_written_first_is_a_late_pickup_as_the_
     pickup, which waited for the lead's lock. Read as the report reads the steps before the pickup, the
     breach comes after it: the pickup is a late one of its own, and the tallies agree with the events."""
     from agreements.selectors import clear_version_cache
-    from leads.services import tallies
+    from leads.services import recount
 
     section = overdue.sla_version.sections.get(key="handoff")
     section.data = {**section.data, "escalation_reassign": False}
@@ -264,4 +264,4 @@ def test_a_pickup_clocked_before_a_breach_written_first_is_a_late_pickup_as_the_
     event = accepted.events.get(kind="accepted")
     assert event.details["within_deadline"] is False
     assert event.details["unrecorded_breach"] is True
-    assert tallies.tallies_verify() == []
+    assert recount.tallies_verify() == []

@@ -113,3 +113,42 @@ def test_concurrent_upserts_of_one_external_id_make_one_lead(pipeline):
     assert not [r for r in results if isinstance(r, Exception)], results
     assert Lead.objects.filter(external_id="same").count() == 1
     assert sum(1 for _, created in results if created) == 1
+
+
+def test_renames_and_ingests_of_one_company_at_once_leave_the_account_months_true(pipeline):
+    """CRMs move leads between two companies while activities for the same companies arrive: the account
+    months equal the activities afterwards, with no deadlock (the rows are written in one order)."""
+    from leads.services import touches
+
+    for n in range(6):
+        make_lead(external_id=f"acc{n}", now=NOW, company_name="Acme" if n % 2 else "Globex")
+
+    def ingest(n):
+        return lambda: services.activities_ingest(
+            items=[
+                {
+                    "lead_external_id": f"acc{(n + k) % 6}",
+                    "type": "email_click",
+                    "occurred_at": NOW - timedelta(days=k * 9, minutes=n),
+                    "external_id": f"race-{n}-{k}",
+                }
+                for k in range(6)
+            ],
+            actor=Actor.system(),
+            now=NOW,
+        )
+
+    def rename(n):
+        return lambda: services.lead_upsert(
+            external_id=f"acc{n}",
+            data={"company_name": "Globex" if n % 2 else "Acme"},
+            actor=Actor.system(),
+            now=NOW,
+        )
+
+    first = run_together(*[ingest(n) for n in range(4)])
+    assert not [r for r in first if isinstance(r, Exception)], first
+    results = run_together(*[f(n) for n in range(6) for f in (ingest, rename)])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert touches.touches_verify() == []
+    assert touches.counted_months()  # the check had rows to compare

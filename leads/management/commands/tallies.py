@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from leads.services import tallies
+from leads.services import recount, tallies, touches
 
 
 class Command(BaseCommand):
@@ -24,14 +24,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, rebuild: bool, compact: bool, **options: Any) -> None:
         if rebuild:
-            written = tallies.tallies_rebuild()
-            self.stdout.write(f"Counted the history again: {written} tally rows.")
+            written = recount.tallies_rebuild()
+            months = touches.touches_rebuild()
+            self.stdout.write(f"Counted the history again: {written} tally rows, {months} account months.")
             return
         if compact:
             removed = tallies.tallies_compact(before=tallies.hour_of(timezone.now()))
             self.stdout.write(f"Folded the ended hours: {removed} rows fewer.")
             return
-        problems = tallies.tallies_verify()
+        problems = recount.tallies_verify() + touches.touches_verify()
         for problem in problems[:50]:
             self.stderr.write(problem)
         if problems:
