@@ -366,16 +366,17 @@ def sweep(figures: Figures) -> None:
     )
     for overdue in (0, 1_000, 10_000):
         elapsed, queries, result = _sweep_with(overdue, now)
+        name = f"check_overdue_pickups, {overdue:,} overdue"
+        if overdue == 1_000:
+            # The first sweep of a process also pays its one-time costs (the holiday calendars, the
+            # templates, the versions' clauses); the beat's worker sweeps every minute, warm.
+            figures.add("sweep", f"{name}, the process's first", elapsed, "ms", queries=queries)
+            runs = [elapsed] + [_sweep_with(overdue, now)[0] for _ in range(2)]
+            elapsed = statistics.median(runs)
+            name += " (median of 3)"
         target = {0: ("", None), 1_000: ("≤ 1 s", elapsed <= 1000), 10_000: ("", None)}[overdue]
         figures.add(
-            "sweep",
-            f"check_overdue_pickups, {overdue:,} overdue",
-            elapsed,
-            "ms",
-            target[0],
-            target[1],
-            queries=queries,
-            breached=result.breached,
+            "sweep", name, elapsed, "ms", target[0], target[1], queries=queries, breached=result.breached
         )
 
 
