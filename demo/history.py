@@ -42,6 +42,9 @@ PROFILES = [  # engagement patterns and how often they occur
     (("webinar_registration", "webinar_attendance", "ebook_download"), 6),
     (("webinar_registration", "webinar_attendance", "ebook_download", "webinar_attendance"), 5),
 ]
+# Every other lead of the longest pattern attends two webinars before the e-book: it is hot when it first
+# qualifies, so it goes to sales hot. As long as that pattern, so the rest of the demo stays as it was.
+HOT_PROFILE = ("webinar_attendance", "webinar_attendance", "ebook_download", "webinar_registration")
 DEMO_PREFIX = "demo-"
 
 
@@ -92,6 +95,8 @@ def seed_leads(*, count: int = 200, now: datetime | None = None) -> int:
         profile = (
             PROFILES[2 + index % 2][0] if days_ago < 3 else rng.choices([p for p, _ in PROFILES], weights)[0]
         )
+        if profile == PROFILES[3][0] and index % 2:
+            profile = HOT_PROFILE
         moment = start
         for number, activity in enumerate(profile):
             moment = min(moment + timedelta(hours=rng.randint(1, 6)), now)
