@@ -273,6 +273,8 @@ def activities_ingest(
         result.lead_ids = touched
         # The leads are locked now: their companies are the ones their activities count for.
         accounts = dict(Lead.objects.filter(pk__in=touched).values_list("pk", "company_name"))
-        touches_add(spans_of((a.lead.agreement_id, accounts[a.lead_id], a.occurred_at) for a in stored))
         tallies_add(touch_deltas((a.lead.agreement_id, a.occurred_at) for a in stored))
+        # Last before the commit: a busy account's row (or the one of the leads with no company) is held
+        # by one ingest at a time, for as short as can be.
+        touches_add(spans_of((a.lead.agreement_id, accounts[a.lead_id], a.occurred_at) for a in stored))
     return result

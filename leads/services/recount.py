@@ -205,13 +205,18 @@ def _span() -> tuple[datetime, datetime] | None:
         .first(),
         Lead.objects.filter(mql_at__isnull=False).order_by("mql_at").values_list("mql_at", flat=True).first(),
         Lead.objects.order_by("created_at").values_list("created_at", flat=True).first(),
+        # A CRM may send a lead's history: activities from before the lead, or from any time before now.
+        Activity.objects.order_by("occurred_at").values_list("occurred_at", flat=True).first(),
     ]
-    last = LeadEvent.objects.order_by("-at").values_list("at", flat=True).first()
+    last = [
+        LeadEvent.objects.order_by("-at").values_list("at", flat=True).first(),
+        Activity.objects.order_by("-occurred_at").values_list("occurred_at", flat=True).first(),
+    ]
     starts = [at for at in first if at is not None]
     if not starts:
         return None
     # A breach's deadline is before the breach was recorded: the latest event ends the span.
-    end = max([last or starts[0], *starts])
+    end = max([*(at for at in last if at is not None), *starts])
     return hour_of(min(starts)), hour_of(end) + HOUR
 
 

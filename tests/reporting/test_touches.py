@@ -195,3 +195,20 @@ def test_verify_names_a_difference_and_rebuild_mends_it(pipeline):
     assert "'Wrong'" in problems[0] + problems[1]
     assert touches.touches_rebuild() == 1
     assert touches.touches_verify() == []
+
+
+def test_a_rebuild_counts_history_a_crm_sent_from_before_its_leads(pipeline):
+    """A CRM's first sync sends a lead with its old activities: the rebuild must count them too."""
+    make_lead(external_id="old", now=NOW - timedelta(days=2), agreement=pipeline, company_name="Acme")
+    old = datetime(2026, 9, 5, 10, 0, tzinfo=UTC)
+    services.activities_ingest(
+        items=[{"lead_external_id": "old", "type": "email_click", "occurred_at": old, "external_id": "o1"}],
+        actor=Actor.system(),
+        now=NOW,
+    )
+    september = (datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC))
+    before = rollups.counted((pipeline.pk,), *september).counts["touches"]
+    assert before == 1
+    recount.tallies_rebuild()
+    assert rollups.counted((pipeline.pk,), *september).counts["touches"] == before
+    assert recount.tallies_verify() == []

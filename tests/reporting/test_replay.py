@@ -1,0 +1,121 @@
+"""What-if replays (reporting.replay): the versions in force reproduce the record; other clauses say
+what they would have changed; nothing is written."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agreements.models import Agreement
+from demo.history import seed_leads
+from demo.sla import seed_agreements
+from leads import services
+from leads.models import Activity, Lead, LeadEvent, Tally
+from leads.services import Actor
+from reporting import replay as simulation
+from reporting.replay import Rules
+from tests.factories import HOT, make_lead
+
+NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW)]
+YEAR_AGO = NOW - timedelta(days=365)
+
+
+def _demo() -> Agreement:
+    seed_agreements()
+    assert seed_leads(count=120, now=NOW) == 120
+    return Agreement.objects.get()
+
+
+def _run(agreement: Agreement, rules_at) -> simulation.Results:
+    return simulation.simulate(
+        agreement_id=agreement.pk, rules_at=rules_at, start=YEAR_AGO, end=NOW, tz="Europe/Warsaw"
+    )
+
+
+def test_replaying_the_versions_in_force_reproduces_the_demo_record():
+    agreement = _demo()
+    results = _run(agreement, simulation.in_force(agreement.pk))
+    assert results.replayed > 100
+    assert results.fidelity >= 0.995, results.mismatches
+    assert results.recorded == results.simulated
+    assert sum(m["handoffs"] for m in results.recorded.values()) > 20
+    assert results.changed_count == 0
+    assert len(results.months) == 13  # a year back from mid-November, in Warsaw
+
+
+def test_handing_off_only_hot_leads_moves_the_warm_ones_out_of_sales_and_says_why():
+    agreement = _demo()
+    clauses = agreement.versions.get(status="active").clauses
+    hot_only = replace(clauses, handoff=replace(clauses.handoff, mql_threshold="hot"))
+    results = _run(agreement, simulation.fixed(Rules.of(hot_only)))
+    recorded = sum(m["handoffs"] for m in results.recorded.values())
+    simulated = sum(m["handoffs"] for m in results.simulated.values())
+    assert sum(m["handoffs_warm"] for m in results.recorded.values()) > 0
+    assert sum(m["handoffs_warm"] for m in results.simulated.values()) == 0
+    assert 0 < simulated < recorded
+    assert results.changed_count >= recorded - simulated
+    lead = next(c for c in results.changed if "is not handed off" in c["changes"])
+    assert lead["recorded"]["temperature"] == "warm"
+    threshold = [c for c in lead["simulated"]["checks"] if c["clause"] == "handoff.threshold"]
+    assert threshold == [
+        {
+            "clause": "handoff.threshold",
+            "matched": False,
+            "rule": "An MQL is a lead at hot or hotter.",
+            "detail": "marketing temperature: warm",
+        }
+    ]
+
+
+def test_two_business_hours_for_a_hot_pickup_move_the_hot_leads_deadlines_and_nothing_else():
+    agreement = _demo()
+    clauses = agreement.versions.get(status="active").clauses
+    longer = {**clauses.handoff.pickup_hours, "hot": 2.0}
+    assert clauses.handoff.pickup_hours["hot"] == 1
+    rules = Rules.of(replace(clauses, handoff=replace(clauses.handoff, pickup_hours=longer)))
+    results = _run(agreement, simulation.fixed(rules))
+    assert results.recorded == results.simulated  # the same leads, handed off at the same moments
+    assert results.changed
+    assert all(c["changes"] == ["has another pickup deadline"] for c in results.changed)
+    assert {c["simulated"]["temperature"] for c in results.changed} == {"hot"}
+    assert all(c["simulated"]["deadline"] > c["recorded"]["deadline"] for c in results.changed)
+
+
+def test_a_simulation_writes_nothing():
+    agreement = _demo()
+    tables = (Lead, LeadEvent, Activity, Tally)
+    before = [(model.objects.count(), max(model.objects.values_list("pk", flat=True))) for model in tables]
+    stamps = list(Lead.objects.order_by("pk").values_list("updated_at", "status", "mql_at"))
+    _run(agreement, simulation.fixed(Rules.of(agreement.versions.get(status="active").clauses)))
+    assert [
+        (model.objects.count(), max(model.objects.values_list("pk", flat=True))) for model in tables
+    ] == before
+    assert list(Lead.objects.order_by("pk").values_list("updated_at", "status", "mql_at")) == stamps
+
+
+def test_a_lead_whose_company_a_crm_corrected_is_the_one_mismatch_and_says_so(pipeline):
+    pipeline.versions.update(effective_from=NOW - timedelta(days=60))
+    small = make_lead(external_id="small", now=NOW - timedelta(days=20), employees=10, activities=HOT)
+    assert small.is_mql
+    assert small.status == "nurturing"  # not in the ICP: marketing keeps it
+    services.lead_upsert(
+        external_id="small",
+        data={"company_employees": 120},
+        actor=Actor.system(),
+        now=NOW - timedelta(days=19),
+    )
+    make_lead(external_id="fits", now=NOW - timedelta(days=10), activities=HOT)
+    assert Lead.objects.get(external_id="small").status == "handed_off"
+    results = simulation.simulate(
+        agreement_id=pipeline.pk,
+        rules_at=simulation.in_force(pipeline.pk),
+        start=NOW - timedelta(days=30),
+        end=NOW,
+        tz="UTC",
+    )
+    assert results.replayed == 2
+    assert results.matched == 1
+    assert results.mismatches == {"data_changed": 1}
