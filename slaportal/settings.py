@@ -324,6 +324,8 @@ CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {"task": "integrations.purge_idempotency_keys", "schedule": 3600.0},
     # Daily; the builder catches up on every ended period that has no report yet.
     "build-reports": {"task": "reporting.build_due_reports", "schedule": crontab(hour=0, minute=30)},
+    # Simulations whose message was lost, or whose worker died, start (again).
+    "run-waiting-simulations": {"task": "reporting.run_waiting_simulations", "schedule": 60.0},
 }
 
 LOGGING = {

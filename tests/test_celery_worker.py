@@ -105,3 +105,25 @@ def test_a_trickling_receiver_does_not_delay_a_breach_email(threaded_worker, pip
         assert Outbox.objects.get(channel="webhook").status == "pending"  # still with the slow receiver
     finally:
         hook.close()
+
+
+def test_worker_runs_a_simulation_marketing_asked_for(worker, pipeline, marketer):
+    from reporting import simulations
+    from reporting.models import Simulation
+
+    now = timezone.now()
+    pipeline.versions.update(effective_from=now - timedelta(days=400))
+    make_lead(external_id="S1", now=now - timedelta(days=40), activities=WARM)
+    simulation = simulations.simulation_request(
+        agreement=pipeline,
+        user=marketer,
+        changes={"mql_threshold": "hot"},
+        start=now - timedelta(days=60),
+        end=now,
+    )
+    assert wait_for(lambda: Simulation.objects.filter(pk=simulation.pk, status="done").exists()), (
+        Simulation.objects.filter(pk=simulation.pk).values_list("status", "error").first()
+    )
+    simulation.refresh_from_db()
+    assert simulation.results["changed_leads"] == 1
+    assert simulation.results["fidelity"]["share"] == 1.0
