@@ -237,6 +237,10 @@ SPECTACULAR_SETTINGS = {
         {"name": "activities", "description": "Engagement (webinars, downloads, clicks) that warms leads."},
         {"name": "agreements", "description": "The SLA in force: every clause that drives the pipeline."},
         {"name": "reports", "description": "The shared figures, live and as published each month."},
+        {
+            "name": "simulations",
+            "description": "What-ifs: a draft's clauses replayed against past leads, beside the record.",
+        },
         {"name": "webhooks", "description": "Subscriptions to signed event deliveries, and their log."},
         {"name": "ping", "description": "Check a token."},
     ],

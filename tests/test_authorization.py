@@ -30,6 +30,7 @@ from leads.models import Lead
 from leads.services import Actor
 from reporting.periods import Period
 from reporting.services import report_build
+from reporting.simulations import simulation_request
 from tests.factories import WARM, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +71,7 @@ def everyone(ok: int) -> dict[str, int]:
 class Row:
     route: str  # the URL name, namespaced
     method: str
-    path: str  # with {lead}, {agreement}, {report}, {token}, {webhook}
+    path: str  # with {lead}, {agreement}, {report}, {token}, {webhook}, {simulation}
     expected: dict[str, int]
     lead: str = "handed_off"  # the lead's status: handed_off, accepted, or rejected by the rep
     version: str = "active"  # active; draft (v2 being edited); in_review (v2 submitted)
@@ -331,6 +332,17 @@ TABLE: dict[str, Row] = {
     "api webhook delete": Row(
         "api:webhook-detail", "delete", API + "/webhooks/{webhook}", api(204, {"admin_user"})
     ),
+    "api simulate": Row(
+        "api:agreement-simulations",
+        "post",
+        API + "/agreements/{agreement}/simulations",
+        api(202, MARKETING),
+        body={"changes": {"mql_threshold": "hot"}},
+    ),
+    "api simulation": Row("api:simulation", "get", API + "/simulations/{simulation}", api(200, ALL_LEADS)),
+    "api cancel simulation": Row(
+        "api:simulation-cancel", "post", API + "/simulations/{simulation}/cancel", api(200, MARKETING)
+    ),
     # The contract itself is public, as integrators read it before they hold a token.
     "api schema": Row("api:schema", "get", "/api/schema/", everyone(200)),
     "api docs": Row("api:docs", "get", "/api/docs/", everyone(200)),
@@ -395,7 +407,11 @@ def world(request, pipeline, rep, other_rep, manager, marketer, marketing_approv
         webhook = WebhookSubscription.objects.create(
             url="https://crm.example.com/hook", events=["lead.accepted"]
         )
+        simulation = simulation_request(
+            agreement=pipeline, user=marketer, changes={"icp_fit_required": False}
+        )
         return {
+            "simulation": simulation.pk,
             "lead": lead.pk,
             "agreement": pipeline.pk,
             "report": report.pk,

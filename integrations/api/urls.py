@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from integrations.api import leads as leads_api
 from integrations.api.agreements import ActiveAgreementView
 from integrations.api.reports import MonthlyReportListView, ReportView
+from integrations.api.simulations import SimulationCancelView, SimulationCreateView, SimulationDetailView
 from integrations.api.webhooks import WebhookSubscriptionViewSet
 from slaportal.views import api_not_found
 
@@ -40,6 +41,11 @@ v1 = [
     *endpoint("leads/<id:lead_id>/feedback", leads_api.FeedbackView.as_view(), "lead-feedback"),
     *endpoint("activities", leads_api.ActivityIngestView.as_view(), "activities"),
     *endpoint("agreements/active", ActiveAgreementView.as_view(), "agreement-active"),
+    *endpoint(
+        "agreements/<id:agreement_id>/simulations", SimulationCreateView.as_view(), "agreement-simulations"
+    ),
+    *endpoint("simulations/<id:simulation_id>", SimulationDetailView.as_view(), "simulation"),
+    *endpoint("simulations/<id:simulation_id>/cancel", SimulationCancelView.as_view(), "simulation-cancel"),
     *endpoint("reports", ReportView.as_view(), "reports"),
     *endpoint("reports/monthly", MonthlyReportListView.as_view(), "reports-monthly"),
     *router.urls,

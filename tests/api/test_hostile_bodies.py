@@ -27,6 +27,8 @@ from drf_spectacular.generators import SchemaGenerator
 from agreements.models import AgreementSection
 from integrations.models import IdempotencyRecord, Outbox, WebhookSubscription
 from leads.models import Activity, Lead, LeadEvent
+from reporting.models import Simulation
+from reporting.simulations import simulation_request
 from slaportal.problems import CONTENT_TYPE as PROBLEM
 from slaportal.roles import Role
 from tests.factories import WARM, make_lead
@@ -96,11 +98,16 @@ BODIES: dict[str, dict[str, Any]] = {
         "is_active": True,
     },
     "PATCH /webhooks/{id}": {"is_active": False, "url": "https://hooks.example.com/x"},
+    "POST /agreements/{agreement_id}/simulations": {
+        "changes": {"mql_threshold": "hot"},
+        "from": "2026-01-01",
+    },
 }
 NUMBER_FIELDS = {
     "POST /leads": ["company.employees", "company.annual_revenue"],
     "POST /activities": ["details.campaign"],
     "POST /leads/{lead_id}/qualify": ["purchase_timeframe_months"],
+    "POST /agreements/{agreement_id}/simulations": ["version", "changes.pickup_deadlines_business_hours.hot"],
 }
 STRING_FIELDS = {
     "POST /leads": ["external_id", "company.name"],
@@ -112,6 +119,7 @@ STRING_FIELDS = {
     "POST /webhooks": ["url"],
     "PUT /webhooks/{id}": ["url"],
     "PATCH /webhooks/{id}": ["url"],
+    "POST /agreements/{agreement_id}/simulations": ["changes.mql_threshold", "from"],
 }
 
 
@@ -196,7 +204,14 @@ def target(pipeline, admin_user, other_rep, api):
     )
     client = api(admin_user, scopes=["read", "write", "erase"])
     client.raise_request_exception = False  # a 500 is an answer to report, not an exception to stop at
-    return {"client": client, "lead_id": lead.pk, "id": hook.pk}
+    simulation = simulation_request(agreement=pipeline, user=admin_user, changes={"mql_threshold": "hot"})
+    return {
+        "client": client,
+        "lead_id": lead.pk,
+        "id": hook.pk,
+        "agreement_id": pipeline.pk,
+        "simulation_id": simulation.pk,
+    }
 
 
 def stored() -> dict[str, Any]:
@@ -208,11 +223,12 @@ def stored() -> dict[str, Any]:
         "idempotency keys": IdempotencyRecord.objects.count(),
         "webhooks": list(WebhookSubscription.objects.order_by("pk").values()),
         "deliveries": Outbox.objects.count(),
+        "simulations": list(Simulation.objects.order_by("pk").values()),
     }
 
 
 def send(client, operation: Operation, ids: dict[str, Any], body: bytes, content_type: str, how: str):
-    path = PREFIX + operation.path.format(**{k: ids[k] for k in ("lead_id", "id")})
+    path = PREFIX + operation.path.format(**{k: v for k, v in ids.items() if k != "client"})
     extra: dict[str, Any] = {}
     if how == "slash":
         path += "/"

@@ -22,6 +22,7 @@ from schemathesis.checks import (
 from integrations.models import WebhookSubscription
 from integrations.tokens import token_create
 from leads.models import Lead
+from reporting.simulations import simulation_request
 from slaportal.roles import Role
 from slaportal.wsgi import application
 from tests.factories import WARM, make_lead
@@ -53,7 +54,14 @@ def target(pipeline, admin_user):
     hook = WebhookSubscription.objects.create(
         url="https://hooks.example.com/x", secret="s" * 16, events=["lead.closed"]
     )
-    return {"token": token_create(user=admin_user, name="fuzz")[1], "lead_id": lead.pk, "id": hook.pk}
+    simulation = simulation_request(agreement=pipeline, user=admin_user, changes={"mql_threshold": "hot"})
+    return {
+        "token": token_create(user=admin_user, name="fuzz")[1],
+        "lead_id": lead.pk,
+        "id": hook.pk,
+        "agreement_id": pipeline.pk,
+        "simulation_id": simulation.pk,
+    }
 
 
 # In the suite the run is the same every time (a red CI is a bug anyone can reproduce); `make fuzz` sets
@@ -70,7 +78,7 @@ DEEP = "FUZZ_EXAMPLES" in os.environ
 )
 def test_api_conforms_to_its_schema(case, target, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["hooks.example.com"]  # no DNS look-up for the fuzzed subscription
-    for name in ("lead_id", "id"):
+    for name in ("lead_id", "id", "agreement_id", "simulation_id"):
         if case.path_parameters and name in case.path_parameters:
             case.path_parameters[name] = target[name]
     case.call_and_validate(headers={"Authorization": f"Bearer {target['token']}"}, checks=CHECKS)
