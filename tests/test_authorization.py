@@ -332,6 +332,30 @@ TABLE: dict[str, Row] = {
     "api webhook delete": Row(
         "api:webhook-detail", "delete", API + "/webhooks/{webhook}", api(204, {"admin_user"})
     ),
+    "version simulation": Row(
+        "reporting:version_simulation",
+        "get",
+        "/reporting/versions/{version_id}/simulation/",
+        browser(200, ALL_LEADS),
+        version="draft",
+    ),
+    "simulate": Row(
+        "reporting:simulate",
+        "post",
+        "/reporting/versions/{version_id}/simulate/",
+        browser(302, MARKETING),
+        version="draft",
+        body={"months": "3"},
+    ),
+    "simulation": Row(
+        "reporting:simulation", "get", "/reporting/simulations/{simulation}/", browser(200, ALL_LEADS)
+    ),
+    "simulation cancel": Row(
+        "reporting:simulation_cancel",
+        "post",
+        "/reporting/simulations/{simulation}/cancel/",
+        browser(302, MARKETING),
+    ),
     "api simulate": Row(
         "api:agreement-simulations",
         "post",
@@ -411,6 +435,7 @@ def world(request, pipeline, rep, other_rep, manager, marketer, marketing_approv
             agreement=pipeline, user=marketer, changes={"icp_fit_required": False}
         )
         return {
+            "version_id": pipeline.versions.order_by("-number").values_list("pk", flat=True).first(),
             "simulation": simulation.pk,
             "lead": lead.pk,
             "agreement": pipeline.pk,

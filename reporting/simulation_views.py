@@ -1,0 +1,129 @@
+"""Simulations in the browser: the panel on a draft's page, asking for one, and following it to its
+results. Thin: the service validates and queues, the worker replays (reporting.simulations)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from agreements.models import AgreementVersion
+from reporting import simulations
+from reporting.models import Simulation
+from slaportal.roles import Role, role_required
+
+VIEWERS = (Role.MARKETING, Role.MARKETING_APPROVER, Role.SALES_MANAGER, Role.ADMIN)
+EDITORS = (Role.MARKETING, Role.MARKETING_APPROVER, Role.ADMIN)
+# Results list this many changed leads; the rest are counted.
+CHANGED_SHOWN = 50
+TIMES = ("mql_at", "handoff_at", "deadline")
+
+
+class SimulateForm(forms.Form):
+    months = forms.TypedChoiceField(
+        label="Replay the last",
+        choices=[(3, "3 months"), (6, "6 months"), (12, "12 months"), (24, "24 months")],
+        coerce=int,
+        initial=12,
+    )
+
+
+def _panel_context(request: HttpRequest, version: AgreementVersion, form: SimulateForm | None = None) -> dict:
+    latest = version.simulations.order_by("-created_at", "-pk").first()
+    return {
+        "version": version,
+        "agreement": version.agreement,
+        "latest": latest,
+        "can_simulate": simulations.can_simulate(request.user),
+        "form": form or SimulateForm(),
+    }
+
+
+@role_required(*VIEWERS)
+@require_GET
+def version_simulation(request: HttpRequest, version_id: int) -> HttpResponse:
+    """The latest simulation of a version and, for marketing, the form to run one (a panel of the
+    version's page, loaded by htmx, or a page of its own)."""
+    version = get_object_or_404(AgreementVersion.objects.select_related("agreement"), pk=version_id)
+    context = _panel_context(request, version)
+    template = "reporting/_version_simulation.html" if request.htmx else "reporting/version_simulation.html"
+    return render(request, template, context)
+
+
+@role_required(*EDITORS)
+@require_POST
+def simulate(request: HttpRequest, version_id: int) -> HttpResponse:
+    version = get_object_or_404(AgreementVersion.objects.select_related("agreement"), pk=version_id)
+    form = SimulateForm(request.POST)
+    if form.is_valid():
+        now = timezone.now()
+        tz = simulations.agreement_timezone(version.agreement)
+        start, end = simulations.last_ended_months(now, tz, form.cleaned_data["months"])
+        try:
+            simulation = simulations.simulation_request(
+                agreement=version.agreement, user=request.user, version=version, start=start, end=end, now=now
+            )
+        except simulations.SimulationError as exc:
+            for messages in exc.errors.values():
+                for message in messages:
+                    form.add_error(None, message)
+        else:
+            return redirect("reporting:simulation", simulation.pk)
+    return render(
+        request, "reporting/version_simulation.html", _panel_context(request, version, form), status=400
+    )
+
+
+def _simulation_context(request: HttpRequest, simulation: Simulation) -> dict[str, Any]:
+    results = simulation.results or {}
+    months = results.get("months", [])
+    totals = {
+        side: {
+            name: sum(m[side].get(name, 0) for m in months)
+            for name in ("mqls", "mqls_icp", "handoffs", "handoffs_hot", "handoffs_warm", "handoffs_cold")
+        }
+        for side in ("recorded", "simulated")
+    }
+    return {
+        "simulation": simulation,
+        "results": results,
+        "totals": totals,
+        "changed": [_readable(c) for c in results.get("changed", [])[:CHANGED_SHOWN]],
+        "can_cancel": simulations.can_simulate(request.user)
+        and simulation.status in (Simulation.Status.QUEUED, Simulation.Status.RUNNING),
+        "percent": round(simulation.progress * 100),
+    }
+
+
+def _readable(changed: dict[str, Any]) -> dict[str, Any]:
+    """A changed lead as stored (times as ISO text) with its times as datetimes, for the page."""
+
+    def side(data: dict[str, Any]) -> dict[str, Any]:
+        times = {k: datetime.fromisoformat(data[k]) if data.get(k) else None for k in TIMES}
+        return {**data, **times}
+
+    return {**changed, "recorded": side(changed["recorded"]), "simulated": side(changed["simulated"])}
+
+
+@role_required(*VIEWERS)
+@require_GET
+def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
+    simulation = get_object_or_404(
+        Simulation.objects.select_related("agreement", "version", "requested_by"), pk=simulation_id
+    )
+    context = _simulation_context(request, simulation)
+    template = "reporting/_simulation_body.html" if request.htmx else "reporting/simulation.html"
+    return render(request, template, context)
+
+
+@role_required(*EDITORS)
+@require_POST
+def simulation_cancel(request: HttpRequest, simulation_id: int) -> HttpResponse:
+    simulation = get_object_or_404(Simulation, pk=simulation_id)
+    simulations.simulation_cancel(simulation=simulation, user=request.user)
+    return redirect("reporting:simulation", simulation.pk)

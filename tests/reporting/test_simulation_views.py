@@ -1,0 +1,99 @@
+"""Simulations in the browser: marketing asks for one on a draft's page, follows its progress, reads the
+results; approvers and managers see the latest one beside what they sign."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import Client
+
+from agreements import services as agreement_services
+from reporting import simulations
+from reporting.models import Simulation
+from tests.factories import HOT, WARM, make_lead
+
+NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW)]
+
+
+@pytest.fixture
+def draft(pipeline, marketer):
+    pipeline.versions.update(effective_from=NOW - timedelta(days=400))
+    make_lead(external_id="warm", now=NOW - timedelta(days=40), activities=WARM)
+    make_lead(external_id="hot", now=NOW - timedelta(days=35), activities=HOT)
+    version = agreement_services.version_create_draft(agreement=pipeline, actor=marketer)
+    handoff = version.section_map["handoff"]
+    agreement_services.version_update_section(
+        version=version,
+        key="handoff",
+        data={**handoff.data, "mql_threshold": "hot"},
+        prose="",
+        actor=marketer,
+    )
+    return version
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_marketing_simulates_a_draft_and_reads_what_it_would_have_done(draft, marketer, manager):
+    page = _client(marketer).get(f"/agreements/{draft.agreement_id}/v{draft.number}/")
+    assert f'hx-get="/reporting/versions/{draft.pk}/simulation/"' in page.content.decode()
+    panel = _client(marketer).get(f"/reporting/versions/{draft.pk}/simulation/", HTTP_HX_REQUEST="true")
+    assert "No simulation of v2 yet" in panel.content.decode()
+    assert "Simulate v2" in panel.content.decode()
+
+    asked = _client(marketer).post(f"/reporting/versions/{draft.pk}/simulate/", {"months": "3"})
+    simulation = Simulation.objects.get()
+    assert asked.status_code == 302
+    assert asked["Location"] == f"/reporting/simulations/{simulation.pk}/"
+    assert (simulation.version, simulation.changes) == (draft, {})
+    waiting = _client(marketer).get(asked["Location"]).content.decode()
+    assert 'hx-trigger="every 2s"' in waiting
+    assert "Waiting for a worker" in waiting
+    assert "Stop it" in waiting
+
+    assert simulations.simulation_run(simulation.pk) == "done"
+    done = _client(manager).get(asked["Location"]).content.decode()
+    assert 'hx-trigger="every 2s"' not in done
+    assert "Stop it" not in done
+    assert "2 → 1" in done  # leads handed off, recorded → simulated
+    assert "<span>1</span>lead on another path" in done
+    assert "2026-10" in done
+    assert "2 of 2 leads took the path the pipeline recorded (100 %)" in done
+    assert "is no longer an MQL; is not handed off" in done
+    assert "An MQL is a lead at hot or hotter." in done
+    panel = _client(manager).get(f"/reporting/versions/{draft.pk}/simulation/", HTTP_HX_REQUEST="true")
+    assert "1 would take another path" in panel.content.decode()
+    assert "Simulate v2" not in panel.content.decode()  # managers read simulations; marketing runs them
+
+
+def test_the_progress_fragment_polls_until_the_end(draft, marketer):
+    simulation = simulations.simulation_request(agreement=draft.agreement, user=marketer, version=draft)
+    Simulation.objects.filter(pk=simulation.pk).update(status="running", progress=0.42, leads_total=2)
+    fragment = _client(marketer).get(f"/reporting/simulations/{simulation.pk}/", HTTP_HX_REQUEST="true")
+    body = fragment.content.decode()
+    assert body.startswith('<div id="simulation-body" hx-get=')
+    assert '<progress id="simulation-progress" max="100" value="42">' in body
+    assert "Replaying 2 leads" in body
+    cancelled = _client(marketer).post(f"/reporting/simulations/{simulation.pk}/cancel/")
+    assert cancelled.status_code == 302
+    assert Simulation.objects.get().cancel_requested
+
+
+def test_a_simulation_that_failed_says_so(draft, marketer):
+    simulation = simulations.simulation_request(agreement=draft.agreement, user=marketer, version=draft)
+    Simulation.objects.filter(pk=simulation.pk).update(status="failed", error="ClauseError: handoff.timezone")
+    page = _client(marketer).get(f"/reporting/simulations/{simulation.pk}/").content.decode()
+    assert "The simulation failed: ClauseError: handoff.timezone" in page
+
+
+def test_a_bad_period_is_an_inline_error(draft, marketer):
+    response = _client(marketer).post(f"/reporting/versions/{draft.pk}/simulate/", {"months": "7"})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert not Simulation.objects.exists()
