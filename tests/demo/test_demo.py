@@ -41,3 +41,29 @@ def test_the_demo_sla_was_written_signed_and_in_force_on_one_history():
     assert [kind for kind, _ in events] == ["created", "submitted", "signed", "signed", "activated"]
     assert [at for _, at in events] == sorted(at for _, at in events)
     assert events[-1][1] == version.effective_from
+
+
+def test_the_demo_opens_with_two_simulations_with_sensible_numbers():
+    from demo.simulations import seed_simulations
+    from reporting.models import Simulation
+
+    seed_agreements()
+    seed_leads(count=120, now=timezone.now())
+    assert seed_simulations() == 2
+    assert seed_simulations() == 0  # idempotent
+    slower_hot, hot_only = Simulation.objects.order_by("pk")
+    for simulation in (slower_hot, hot_only):
+        assert simulation.status == "done"
+        assert simulation.results["fidelity"]["share"] >= 0.995
+    # Two business hours for a hot lead: the same leads go to sales at the same moments, with later deadlines.
+    assert slower_hot.version.number == 2
+    assert slower_hot.results["changed_leads"] > 0
+    assert {tuple(c["changes"]) for c in slower_hot.results["changed"]} == {("has another pickup deadline",)}
+    months = slower_hot.results["months"]
+    assert all(m["recorded"] == m["simulated"] for m in months)
+    # Only hot leads handed off: fewer handoffs, none warm.
+    months = hot_only.results["months"]
+    recorded = sum(m["recorded"].get("handoffs", 0) for m in months)
+    simulated = sum(m["simulated"].get("handoffs", 0) for m in months)
+    assert 0 < simulated < recorded
+    assert sum(m["simulated"].get("handoffs_warm", 0) for m in months) == 0

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from demo.history import seed_leads
+from demo.simulations import seed_simulations
 from demo.sla import DEMO_PASSWORD, DEMO_USERS, seed_agreements
 from reporting.services import reports_build_due
 
@@ -17,6 +18,9 @@ class Command(BaseCommand):
         reports = reports_build_due()
         if reports:
             created.append(f"{len(reports)} monthly reports ({reports[0].period} to {reports[-1].period})")
+        ran = seed_simulations()
+        if ran:
+            created.append(f"a draft v2 and {ran} simulations of past leads")
         for line in created:
             self.stdout.write(f"created {line}")
         if not created:
