@@ -482,6 +482,42 @@ def reporting(figures: Figures) -> None:
     figures.add("reporting", "report build queries", queries, "queries")
 
 
+# --- what-if -------------------------------------------------------------------------------------------
+
+
+def simulation(figures: Figures) -> None:
+    """A year's simulation (bench.simulate), in a process of its own: its time and its own peak memory."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.simulate"], capture_output=True, text=True, check=True, env=os.environ
+    )
+    run = json.loads(out.stdout.strip().splitlines()[-1])
+    seconds = run["seconds"]
+    limit = 60 * LEADS / 1_000_000  # 60 s at a million leads, 6 s at a hundred thousand
+    figures.add(
+        "simulation",
+        "12 months replayed (only hot leads handed off)",
+        seconds * 1000,
+        "ms",
+        f"≤ {limit:g} s",
+        seconds <= limit,
+        replayed=run["replayed"],
+        changed=run["changed"],
+    )
+    figures.add(
+        "simulation", "peak memory of the replay", run["peak_mb"], "MB", "≤ 500 MB", run["peak_mb"] <= 500
+    )
+    share = run["fidelity"]
+    figures.add(
+        "simulation",
+        "fidelity of the versions in force",
+        (share or 0) * 100,
+        "%",
+        "≥ 99.5 %",
+        share is not None and share >= 0.995,
+        mismatches=run["mismatches"],
+    )
+
+
 def main() -> None:
     _ensure_database()  # before anything reads from it (the figures note the server's settings)
     figures = Figures()
@@ -493,7 +529,12 @@ def main() -> None:
         print("PostgreSQL " + ", ".join(f"{k} {v}" for k, v in figures.context["postgres"].items()))
     ensure_data(figures)
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
-    for name, step in (("http", http), ("sweep", sweep), ("reporting", reporting)):
+    for name, step in (
+        ("http", http),
+        ("sweep", sweep),
+        ("reporting", reporting),
+        ("simulation", simulation),
+    ):
         if not only or name in only:
             print(f"\n{name}")
             step(figures)

@@ -290,7 +290,11 @@ def changes(simulated: Outcome, replayed: Outcome) -> list[str]:
         if simulated.temperature != replayed.temperature:
             out.append(f"is handed off {simulated.temperature} instead of {replayed.temperature}")
         if simulated.deadline != replayed.deadline:
-            out.append("has another pickup deadline")
+            if simulated.deadline and replayed.deadline:
+                later = simulated.deadline > replayed.deadline
+                out.append(f"has {'a later' if later else 'an earlier'} pickup deadline")
+            else:
+                out.append("has a pickup deadline" if simulated.deadline else "has no pickup deadline")
     return out
 
 

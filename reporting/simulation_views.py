@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from agreements.models import AgreementVersion
-from reporting import simulations
+from reporting import replay, simulations
 from reporting.models import Simulation
 from slaportal.roles import Role, role_required
 
@@ -33,13 +33,25 @@ class SimulateForm(forms.Form):
     )
 
 
+def period_label(simulation: Simulation) -> str:
+    """The months replayed, in the agreement's zone: "2025-12 to 2026-11"."""
+    months = replay.month_labels(simulation.start, simulation.end, simulation.tz)
+    if not months:
+        return ""
+    return months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
+
+
 def _panel_context(request: HttpRequest, version: AgreementVersion, form: SimulateForm | None = None) -> dict:
-    latest = version.simulations.order_by("-created_at", "-pk").first()
+    recent = list(version.simulations.select_related("requested_by").order_by("-created_at", "-pk")[:5])
+    for simulation in recent:
+        simulation.period_label = period_label(simulation)
+    # A version that is signed already is simulated through changes to it (the API's), not as it is.
+    open_to_change = version.status in (AgreementVersion.Status.DRAFT, AgreementVersion.Status.IN_REVIEW)
     return {
         "version": version,
         "agreement": version.agreement,
-        "latest": latest,
-        "can_simulate": simulations.can_simulate(request.user),
+        "recent": recent,
+        "can_simulate": open_to_change and simulations.can_simulate(request.user),
         "form": form or SimulateForm(),
     }
 
@@ -91,6 +103,7 @@ def _simulation_context(request: HttpRequest, simulation: Simulation) -> dict[st
     }
     return {
         "simulation": simulation,
+        "period": period_label(simulation),
         "results": results,
         "totals": totals,
         "changed": [_readable(c) for c in results.get("changed", [])[:CHANGED_SHOWN]],

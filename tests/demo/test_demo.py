@@ -56,9 +56,10 @@ def test_the_demo_opens_with_two_simulations_with_sensible_numbers():
         assert simulation.status == "done"
         assert simulation.results["fidelity"]["share"] >= 0.995
     # Two business hours for a hot lead: the same leads go to sales at the same moments, with later deadlines.
-    assert slower_hot.version.number == 2
+    assert (slower_hot.version.number, slower_hot.version.status) == (1, "active")  # changes to it
+    assert not AgreementVersion.objects.filter(status="draft").exists()
     assert slower_hot.results["changed_leads"] > 0
-    assert {tuple(c["changes"]) for c in slower_hot.results["changed"]} == {("has another pickup deadline",)}
+    assert {tuple(c["changes"]) for c in slower_hot.results["changed"]} == {("has a later pickup deadline",)}
     months = slower_hot.results["months"]
     assert all(m["recorded"] == m["simulated"] for m in months)
     # Only hot leads handed off: fewer handoffs, none warm.

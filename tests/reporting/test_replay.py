@@ -79,7 +79,7 @@ def test_two_business_hours_for_a_hot_pickup_move_the_hot_leads_deadlines_and_no
     results = _run(agreement, simulation.fixed(rules))
     assert results.recorded == results.simulated  # the same leads, handed off at the same moments
     assert results.changed
-    assert all(c["changes"] == ["has another pickup deadline"] for c in results.changed)
+    assert all(c["changes"] == ["has a later pickup deadline"] for c in results.changed)
     assert {c["simulated"]["temperature"] for c in results.changed} == {"hot"}
     assert all(c["simulated"]["deadline"] > c["recorded"]["deadline"] for c in results.changed)
 

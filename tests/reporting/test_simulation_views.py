@@ -44,7 +44,7 @@ def test_marketing_simulates_a_draft_and_reads_what_it_would_have_done(draft, ma
     page = _client(marketer).get(f"/agreements/{draft.agreement_id}/v{draft.number}/")
     assert f'hx-get="/reporting/versions/{draft.pk}/simulation/"' in page.content.decode()
     panel = _client(marketer).get(f"/reporting/versions/{draft.pk}/simulation/", HTTP_HX_REQUEST="true")
-    assert "No simulation of v2 yet" in panel.content.decode()
+    assert "No simulation of v2 yet." in panel.content.decode()
     assert "Simulate v2" in panel.content.decode()
 
     asked = _client(marketer).post(f"/reporting/versions/{draft.pk}/simulate/", {"months": "3"})
@@ -64,11 +64,12 @@ def test_marketing_simulates_a_draft_and_reads_what_it_would_have_done(draft, ma
     assert "2 → 1" in done  # leads handed off, recorded → simulated
     assert "<span>1</span>lead on another path" in done
     assert "2026-10" in done
-    assert "2 of 2 leads took the path the pipeline recorded (100 %)" in done
+    assert "Of the 2 leads that became an MQL or went to sales in the period" in done
+    assert "2 took the path the pipeline recorded (100 %)" in done
     assert "is no longer an MQL; is not handed off" in done
     assert "An MQL is a lead at hot or hotter." in done
     panel = _client(manager).get(f"/reporting/versions/{draft.pk}/simulation/", HTTP_HX_REQUEST="true")
-    assert "1 would take another path" in panel.content.decode()
+    assert "2 leads replayed, 1 on another path." in panel.content.decode()
     assert "Simulate v2" not in panel.content.decode()  # managers read simulations; marketing runs them
 
 
@@ -77,7 +78,7 @@ def test_the_progress_fragment_polls_until_the_end(draft, marketer):
     Simulation.objects.filter(pk=simulation.pk).update(status="running", progress=0.42, leads_total=2)
     fragment = _client(marketer).get(f"/reporting/simulations/{simulation.pk}/", HTTP_HX_REQUEST="true")
     body = fragment.content.decode()
-    assert body.startswith('<div id="simulation-body" hx-get=')
+    assert body.startswith('<div id="simulation-body" aria-live="polite" hx-get=')
     assert '<progress id="simulation-progress" max="100" value="42">' in body
     assert "Replaying 2 leads" in body
     cancelled = _client(marketer).post(f"/reporting/simulations/{simulation.pk}/cancel/")
@@ -97,3 +98,17 @@ def test_a_bad_period_is_an_inline_error(draft, marketer):
     assert response.status_code == 400
     assert "Select a valid choice" in response.content.decode()
     assert not Simulation.objects.exists()
+
+
+def test_the_version_in_force_lists_the_what_ifs_of_changes_to_it_without_a_form(draft, marketer):
+    active = draft.agreement.versions.get(status="active")
+    simulations.simulation_request(agreement=draft.agreement, user=marketer, changes={"mql_threshold": "hot"})
+    page = _client(marketer).get(f"/agreements/{draft.agreement_id}/v{active.number}/").content.decode()
+    assert f'hx-get="/reporting/versions/{active.pk}/simulation/"' in page
+    panel = _client(marketer).get(f"/reporting/versions/{active.pk}/simulation/", HTTP_HX_REQUEST="true")
+    body = panel.content.decode()
+    assert "What changes to v1 would have done to past leads" in body
+    assert "Changes to v1: mql_threshold" in body
+    assert "2025-11 to 2026-10:\n      queued." in body
+    assert "Simulate v1" not in body
+    assert f"POST /api/v1/agreements/{draft.agreement_id}/simulations" in body
