@@ -120,7 +120,15 @@ def _readable(changed: dict[str, Any]) -> dict[str, Any]:
         times = {k: datetime.fromisoformat(data[k]) if data.get(k) else None for k in TIMES}
         return {**data, **times}
 
-    return {**changed, "recorded": side(changed["recorded"]), "simulated": side(changed["simulated"])}
+    recorded, simulated = side(changed["recorded"]), side(changed["simulated"])
+    # The clauses whose verdict or wording differs between the two sides: what a reader looks for.
+    seen = {(c["clause"], c["matched"], c["rule"]) for c in recorded["checks"]}
+    shown = {(c["clause"], c["matched"], c["rule"]) for c in simulated["checks"]}
+    for data, other in ((recorded, shown), (simulated, seen)):
+        data["checks"] = [
+            {**c, "differs": (c["clause"], c["matched"], c["rule"]) not in other} for c in data["checks"]
+        ]
+    return {**changed, "recorded": recorded, "simulated": simulated}
 
 
 @role_required(*VIEWERS)

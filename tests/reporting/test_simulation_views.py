@@ -67,7 +67,7 @@ def test_marketing_simulates_a_draft_and_reads_what_it_would_have_done(draft, ma
     assert "Of the 2 leads that became an MQL or went to sales in the period" in done
     assert "2 took the path the pipeline recorded (100 %)" in done
     assert "is no longer an MQL; is not handed off" in done
-    assert "An MQL is a lead at hot or hotter." in done
+    assert "An MQL is a lead at hot or hotter.</strong> <em>(differs)</em>" in done
     panel = _client(manager).get(f"/reporting/versions/{draft.pk}/simulation/", HTTP_HX_REQUEST="true")
     assert "2 leads replayed, 1 on another path." in panel.content.decode()
     assert "Simulate v2" not in panel.content.decode()  # managers read simulations; marketing runs them
