@@ -84,6 +84,7 @@ def _document_context(request: HttpRequest, version: AgreementVersion, **extra: 
             for side in _sign_sides(user, version)
         ],
         "can_return": is_review and permissions.can_review(user),
+        "can_weigh": version.status != AgreementVersion.Status.SUPERSEDED and permissions.can_weigh(user),
         "last_return": selectors.last_return(version) if version.is_editable else None,
         "return_form": extra.pop("return_form", None) or ReturnToDraftForm(),
         **extra,

@@ -122,14 +122,16 @@ class Timeline:
 
 def replay(timeline: Timeline, rules_at: RulesAt, until: datetime) -> Outcome:
     """Evaluate the lead at each of its moments before `until`, as the pipeline did, under `rules_at`."""
-    outcome = Outcome()
+    mql_at = mql_icp_fit = verdict = rules = None
+    unversioned = False
     for moment in timeline.moments():
         if moment >= until:
             break
-        rules = rules_at(moment)
-        if rules is None:
-            outcome = replace(outcome, unversioned=True)
+        now_rules = rules_at(moment)
+        if now_rules is None:
+            unversioned = True
             continue
+        rules = now_rules
         since = moment - timedelta(days=rules.clauses.temperature.window_days)
         activities = tuple(
             ActivitySnapshot(kind, occurred)
@@ -137,18 +139,31 @@ def replay(timeline: Timeline, rules_at: RulesAt, until: datetime) -> Outcome:
             if stored <= moment and since < occurred <= moment
         )
         verdict = evaluate(replace(timeline.snapshot, activities=activities), rules.clauses, moment)
-        if verdict.is_mql and outcome.mql_at is None:
-            outcome = replace(outcome, mql_at=moment, mql_icp_fit=verdict.icp_fit)
-        outcome = replace(outcome, icp_fit=verdict.icp_fit, version=rules.version, checks=verdict.checks)
+        if verdict.is_mql and mql_at is None:
+            mql_at, mql_icp_fit = moment, verdict.icp_fit
         if verdict.transfer:
-            return replace(
-                outcome,
+            return Outcome(
+                mql_at,
+                mql_icp_fit,
                 handoff_at=moment,
                 temperature=verdict.marketing_temperature,
+                icp_fit=verdict.icp_fit,
                 pickup_hours=verdict.pickup_hours,
                 deadline=_deadline(moment, verdict.pickup_hours, rules.calendar),
+                version=rules.version,
+                checks=verdict.checks,
+                unversioned=unversioned,
             )
-    return outcome
+    if verdict is None or rules is None:
+        return Outcome(unversioned=unversioned)
+    return Outcome(
+        mql_at,
+        mql_icp_fit,
+        icp_fit=verdict.icp_fit,
+        version=rules.version,
+        checks=verdict.checks,
+        unversioned=unversioned,
+    )
 
 
 def _deadline(start: datetime, hours: float | None, calendar: BusinessCalendar) -> datetime | None:

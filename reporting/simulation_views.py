@@ -12,13 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from agreements import permissions
 from agreements.models import AgreementVersion
 from reporting import replay, simulations
 from reporting.models import Simulation
-from slaportal.roles import Role, role_required
+from slaportal.roles import role_required
 
-VIEWERS = (Role.MARKETING, Role.MARKETING_APPROVER, Role.SALES_MANAGER, Role.ADMIN)
-EDITORS = (Role.MARKETING, Role.MARKETING_APPROVER, Role.ADMIN)
+# As reporting.simulations checks them: who weighs a version, and who simulates one.
+VIEWERS, EDITORS = permissions.WEIGHER_ROLES, permissions.EDITOR_ROLES
 # Results list this many changed leads; the rest are counted.
 CHANGED_SHOWN = 50
 TIMES = ("mql_at", "handoff_at", "deadline")

@@ -21,7 +21,6 @@ from reporting import replay
 from reporting.models import Simulation
 from reporting.services import agreement_timezone
 from slaportal.formats import utc_iso
-from slaportal.roles import Role, has_role
 
 log = logging.getLogger(__name__)
 Status = Simulation.Status
@@ -60,7 +59,7 @@ def can_simulate(user: Any) -> bool:
 
 def can_view(user: Any) -> bool:
     """Both sides' approvers and managers see what they are asked to sign."""
-    return has_role(user, Role.MARKETING, Role.MARKETING_APPROVER, Role.SALES_MANAGER, Role.ADMIN)
+    return permissions.can_weigh(user)
 
 
 def last_ended_months(now: datetime, tz: str, months: int = DEFAULT_MONTHS) -> tuple[datetime, datetime]:

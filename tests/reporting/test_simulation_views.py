@@ -112,3 +112,11 @@ def test_the_version_in_force_lists_the_what_ifs_of_changes_to_it_without_a_form
     assert "2025-11 to 2026-10:\n      queued." in body
     assert "Simulate v1" not in body
     assert f"POST /api/v1/agreements/{draft.agreement_id}/simulations" in body
+
+
+def test_a_rep_reads_the_sla_without_a_simulation_section_they_could_not_open(draft, rep, manager):
+    active = draft.agreement.versions.get(status="active")
+    path = f"/agreements/{draft.agreement_id}/v{active.number}/"
+    assert 'id="simulation"' not in _client(rep).get(path).content.decode()
+    assert _client(rep).get(f"/reporting/versions/{active.pk}/simulation/").status_code == 403
+    assert 'id="simulation"' in _client(manager).get(path).content.decode()
