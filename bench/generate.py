@@ -2,18 +2,27 @@
 and events (about 5 per lead in all), in set-based INSERT ... SELECT statements run by PostgreSQL itself.
 
 Spreads: statuses as a funnel (most leads still nurtured, a few waiting for pickup, the rest accepted,
-qualified, closed, rejected or recycled); temperatures; 1 to 5 activities per lead; an event for every
+qualified, closed, rejected or recycled); temperatures; 2 to 4 activities per lead; an event for every
 step a lead took. Every lead waiting for pickup has a deadline in the future, so the database starts
 with nothing overdue; the sweep benchmark makes leads overdue itself.
+
+The record follows the SLA in force, as the pipeline's would: each lead's activities and company are
+chosen so that the evaluation module, given them, decides what the lead's row and events say (its
+temperature, ICP fit, MQL moment and handoff). `templates` checks that with the module itself, so the
+what-if replay of the version in force reproduces the record (its fidelity) on bench data too.
 """
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
+from agreements.clauses import TEMPERATURES, Clauses
+from agreements.evaluation import ActivitySnapshot, LeadSnapshot, evaluate
 from agreements.models import AgreementVersion, Team, TeamMember
 from demo.sla import ensure_roles, seed_agreements
 from integrations.models import IdempotencyRecord, Outbox
@@ -42,19 +51,20 @@ INSERT INTO leads_lead (
     owner_id, sla_version_id)
 SELECT
     'bench-' || g, 'lead' || g || '@example.com', 'Ann', 'Smith', 'CTO', 'webinar',
-    'Company ' || (g %% 50000), (10 + (r2 * 990))::int, 1000000 + (r2 * 9000000)::int,
+    'Company ' || (g %% 50000),
+    CASE WHEN fits THEN %(fit_employees)s + (r3 * 950)::int ELSE %(unfit_employees)s END,
+    1000000 + (r2 * 9000000)::int,
     (ARRAY['software','logistics','healthcare','finance','retail'])[1 + g %% 5],
     (ARRAY['PL','DE','CZ','FR'])[1 + g %% 4],
     status,
-    CASE WHEN status = 'nurturing' THEN (ARRAY[NULL,'cold','warm'])[1 + (g %% 3)] ELSE temp END,
+    temp,
     CASE WHEN status IN ('qualified','won','lost') THEN (ARRAY['cold','warm','hot'])[1 + (g %% 3)] END,
-    status <> 'nurturing' OR r2 < 0.5,
-    status <> 'nurturing',
-    CASE WHEN status <> 'nurturing' THEN handed END,
+    fits,
+    COALESCE(temp IN ('warm', 'hot'), false),
+    CASE WHEN status <> 'nurturing' THEN handed WHEN temp = 'warm' THEN created END,
     '{}'::jsonb,
     CASE WHEN status <> 'nurturing' THEN temp END,
-    CASE WHEN status = 'handed_off' THEN %(now)s - r2 * interval '4 hours'
-         WHEN status <> 'nurturing' THEN handed END,
+    CASE WHEN status <> 'nurturing' THEN handed END,
     CASE WHEN status = 'handed_off' THEN %(now)s + interval '1 day' + r2 * interval '2 days' END,
     CASE WHEN status = 'handed_off' THEN %(now)s + interval '18 hours' + r2 * interval '2 days' END,
     CASE WHEN status = 'nurturing' THEN 0 ELSE 1 END,
@@ -77,29 +87,42 @@ SELECT
     CASE WHEN status <> 'nurturing' THEN (%(reps)s::int[])[1 + g %% %(rep_count)s] END,
     %(version)s
 FROM (
-    SELECT g, r2, created,
-        LEAST(created + r2 * interval '5 days', %(now)s) AS handed,
+    SELECT g, r2, r3, created, status,
+        -- Leads still waiting were handed off in the last four hours (their deadlines are ahead).
+        CASE WHEN status = 'handed_off' THEN GREATEST(created, %(now)s - r2 * interval '4 hours')
+             ELSE LEAST(created + r2 * interval '5 days', %(now)s) END AS handed,
         LEAST(created + r2 * interval '5 days' + r2 * interval '8 hours', %(now)s) AS picked,
-        (ARRAY['warm','hot'])[1 + (g %% 2)] AS temp,
+        -- A nurtured lead is not yet an MQL (no temperature, or cold) or is one that does not fit the ICP.
+        CASE WHEN status = 'nurturing' THEN (ARRAY[NULL,'cold','warm'])[1 + (g %% 3)]
+             ELSE (ARRAY['warm','hot'])[1 + (g %% 2)] END AS temp,
+        CASE WHEN status <> 'nurturing' THEN true WHEN g %% 3 = 2 THEN false ELSE r2 < 0.5 END AS fits
+    FROM (
+    SELECT g, r2, r3, created,
         CASE
             WHEN r < 0.55 THEN 'nurturing' WHEN r < 0.58 THEN 'handed_off' WHEN r < 0.66 THEN 'accepted'
             WHEN r < 0.73 THEN 'qualified' WHEN r < 0.76 THEN 'won' WHEN r < 0.80 THEN 'lost'
             WHEN r < 0.92 THEN 'disqualified' ELSE 'recycled'
         END AS status
     FROM (
-        SELECT g, random() AS r, random() AS r2, %(now)s - random() * interval '365 days' AS created
+        SELECT g, random() AS r, random() AS r2, random() AS r3,
+               %(now)s - random() * interval '365 days' AS created
         FROM generate_series(1, %(count)s) AS g
     ) AS raw
+    ) AS funnel
 ) AS s
 """
 
-# 1 to 5 per lead, 3 on average, before the lead's handoff (or creation, for nurtured leads).
+# The lead's temperature's template (see `templates`), stored in one batch at the lead's handoff (or
+# creation, for nurtured leads), occurred a day apart before it.
 ACTIVITIES_SQL = """
 INSERT INTO leads_activity (type, occurred_at, external_id, details, created_at, lead_id)
-SELECT (%(types)s::text[])[1 + (l.id + k) %% 5],
-       COALESCE(l.handed_off_at, l.created_at) - k * interval '1 day',
-       'bench-act-' || l.id || '-' || k, '{}'::jsonb, COALESCE(l.handed_off_at, l.created_at), l.id
-FROM leads_lead l, generate_series(1, 1 + (l.id %% 5)::int) AS k
+SELECT a.type,
+       COALESCE(l.handed_off_at, l.created_at) - a.k * interval '1 day',
+       'bench-act-' || l.id || '-' || a.k, '{}'::jsonb, COALESCE(l.handed_off_at, l.created_at), l.id
+FROM leads_lead l
+CROSS JOIN LATERAL unnest(CASE COALESCE(l.marketing_temperature, '')
+    WHEN 'hot' THEN %(hot)s::text[] WHEN 'warm' THEN %(warm)s::text[]
+    WHEN 'cold' THEN %(cold)s::text[] ELSE %(none)s::text[] END) WITH ORDINALITY AS a(type, k)
 WHERE l.external_id LIKE 'bench-%%'
 """
 
@@ -107,13 +130,17 @@ WHERE l.external_id LIKE 'bench-%%'
 EVENTS_SQL = """
 INSERT INTO leads_leadevent (kind, at, actor_type, from_status, to_status, clause, reason, details,
                              actor_id, lead_id, sla_version_id)
-SELECT e.kind, e.at, e.actor_type, e.from_status, e.to_status, e.clause, e.reason, '{}'::jsonb,
+SELECT e.kind, e.at, e.actor_type, e.from_status, e.to_status, e.clause, e.reason,
+       CASE WHEN e.kind = 'handed_off' THEN jsonb_build_object(
+           'temperature', l.handoff_temperature, 'owner', u.username, 'assignment', 'handoff.assignment',
+           'pickup_hours', %(pickup_hours)s::jsonb -> l.handoff_temperature) ELSE '{}'::jsonb END,
        e.actor_id, l.id, l.sla_version_id
 FROM leads_lead l
+LEFT JOIN auth_user u ON u.id = l.owner_id
 CROSS JOIN LATERAL (VALUES
     ('created', l.created_at, 'integration', '', 'nurturing', '', '', NULL::int, true),
-    ('handed_off', l.handed_off_at, 'system', 'nurturing', 'handed_off', 'handoff.threshold', '', NULL,
-        l.status <> 'nurturing'),
+    ('handed_off', l.handed_off_at, 'system', 'nurturing', 'handed_off',
+        'handoff.pickup.' || l.handoff_temperature, '', NULL, l.status <> 'nurturing'),
     ('accepted', l.picked_up_at, 'user', 'handed_off', 'accepted', 'handoff.pickup.' || l.handoff_temperature,
         '', l.owner_id, l.status IN ('accepted','qualified','won','lost')),
     ('rejected', l.picked_up_at, 'user', 'handed_off', l.status, 'handoff.rejection', l.rejection_reason,
@@ -142,12 +169,43 @@ def ensure_reps(count: int = REPS) -> list[int]:
     return list(reps.values_list("pk", flat=True))[:count]
 
 
+# Companies that fit the ICP have FIT_EMPLOYEES or more; the rest have UNFIT_EMPLOYEES.
+FIT_EMPLOYEES = 50
+UNFIT_EMPLOYEES = 10
+
+
+def templates(clauses: Clauses, now: datetime) -> dict[str, list[str]]:
+    """For each marketing temperature (and "none"), activities that the evaluation module rates exactly
+    so: the level's minimums, padded with types that no rule counts. Raises if the clauses do not allow
+    it, or if the two company sizes do not fit and miss the ICP as the SQL above assumes."""
+    rules = clauses.temperature
+    counted = {activity for level in TEMPERATURES for activity, _ in rules.marketing_rules[level]}
+    filler = [t for t in ACTIVITY_TYPES if t not in counted and t in rules.activity_types] or [
+        t for t in ACTIVITY_TYPES if t not in counted
+    ]
+    made = {"none": filler[:1] * 2}
+    for level in TEMPERATURES:
+        made[level] = [a for a, minimum in rules.marketing_rules[level] for _ in range(minimum)] + filler[:1]
+    for level, types in made.items():
+        for employees, fits in ((FIT_EMPLOYEES, True), (UNFIT_EMPLOYEES, False)):
+            activities = tuple(
+                ActivitySnapshot(t, now - timedelta(days=k)) for k, t in enumerate(types, start=1)
+            )
+            verdict = evaluate(LeadSnapshot(company_employees=employees, activities=activities), clauses, now)
+            if (verdict.marketing_temperature or "none", verdict.icp_fit) != (level, fits):
+                raise ValueError(f"The bench data cannot follow these clauses ({level}, {employees}).")
+    if clauses.handoff.mql_threshold != "warm" or not clauses.handoff.icp_fit_required:
+        raise ValueError("The bench funnel hands off warm and hot leads that fit the ICP.")
+    return made
+
+
 def generate(*, leads: int, now, log=print) -> dict[str, float]:
     """Fill an empty database; returns seconds per step."""
     timings: dict[str, float] = {}
     seed_agreements()
     reps = ensure_reps()
     version = AgreementVersion.objects.get(status=AgreementVersion.Status.ACTIVE)
+    clauses = version.clauses
     params = {
         "now": now,
         "count": leads,
@@ -155,7 +213,10 @@ def generate(*, leads: int, now, log=print) -> dict[str, float]:
         "version": version.pk,
         "reps": reps,
         "rep_count": len(reps),
-        "types": ACTIVITY_TYPES,
+        "fit_employees": FIT_EMPLOYEES,
+        "unfit_employees": UNFIT_EMPLOYEES,
+        "pickup_hours": json.dumps(clauses.handoff.pickup_hours),
+        **templates(clauses, now),
     }
     for name, sql in (("leads", LEADS_SQL), ("activities", ACTIVITIES_SQL), ("events", EVENTS_SQL)):
         started = time.perf_counter()
