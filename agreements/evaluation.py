@@ -8,6 +8,7 @@ person can see why the software decided what it did.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,8 @@ from agreements.clauses import (
     ICP_FIELDS,
     TEMPERATURES,
     Clauses,
+    Handoff,
+    Icp,
     IcpCriterion,
     Temperature,
     activity_label,
@@ -109,51 +112,75 @@ def engagement_counts(
     activities: tuple[ActivitySnapshot, ...], temperature: Temperature, now: datetime
 ) -> Counter[str]:
     """Counts per activity type inside the window (now - window_days, now]."""
+    return window_counts(((a.type, a.occurred_at) for a in activities), temperature, now)
+
+
+def window_counts(
+    activities: Iterable[tuple[str, datetime]], temperature: Temperature, now: datetime
+) -> Counter[str]:
+    """The same, of (type, occurred) pairs."""
     since = now - timedelta(days=temperature.window_days)
-    known = set(temperature.activity_types)
-    return Counter(a.type for a in activities if a.type in known and since < a.occurred_at <= now)
+    known = temperature.activity_types
+    return Counter(kind for kind, occurred in activities if kind in known and since < occurred <= now)
+
+
+# The rules themselves, shared by `evaluate` (which also explains them) and `decide` (which does not).
+
+
+def fits_icp(lead: LeadSnapshot, icp: Icp) -> bool:
+    return all(_criterion_matches(criterion, lead.value(criterion.field)) for criterion in icp.criteria)
+
+
+def level_met(counts: Counter[str], requirement: tuple[tuple[str, int], ...]) -> bool:
+    return all(counts[activity] >= minimum for activity, minimum in requirement)
+
+
+def marketing_temperature(counts: Counter[str], rules: Temperature) -> str | None:
+    # The hottest level whose every minimum is met wins; levels are not required to nest.
+    met = [level for level in TEMPERATURES if level_met(counts, rules.marketing_rules[level])]
+    return met[-1] if met else None
+
+
+def handoff_decision(temperature: str | None, icp_fit: bool, handoff: Handoff) -> tuple[bool, bool]:
+    """(is an MQL, is handed off)."""
+    is_mql = _rank(temperature) >= _rank(handoff.mql_threshold)
+    return is_mql, is_mql and (icp_fit or not handoff.icp_fit_required)
 
 
 def evaluate(lead: LeadSnapshot, clauses: Clauses, now: datetime) -> Evaluation:
     checks: list[Check] = []
 
-    icp_fit = True
     for index, criterion in enumerate(clauses.icp.criteria, start=1):
         value = lead.value(criterion.field)
-        matched = _criterion_matches(criterion, value)
-        icp_fit = icp_fit and matched
         checks.append(
             Check(
                 f"icp.{index}",
-                matched,
+                _criterion_matches(criterion, value),
                 criterion_sentence(criterion),
                 f"{criterion.label}: {_describe(value)}",
             )
         )
+    icp_fit = fits_icp(lead, clauses.icp)
 
     rules = clauses.temperature
     counts = engagement_counts(lead.activities, rules, now)
-    temperature: str | None = None
     for level in TEMPERATURES:
         requirement = rules.marketing_rules[level]
-        met = all(counts[activity] >= minimum for activity, minimum in requirement)
         detail = ", ".join(
             f"{activity_label(activity)} {counts[activity]}/{minimum}" for activity, minimum in requirement
         )
         checks.append(
             Check(
                 f"temperature.marketing.{level}",
-                met,
+                level_met(counts, requirement),
                 temperature_rule_sentence(level, requirement, rules.window_days),
                 detail,
             )
         )
-        # The hottest level whose every minimum is met wins; levels are not required to nest.
-        if met:
-            temperature = level
+    temperature = marketing_temperature(counts, rules)
 
     handoff = clauses.handoff
-    is_mql = _rank(temperature) >= _rank(handoff.mql_threshold)
+    is_mql, transfer = handoff_decision(temperature, icp_fit, handoff)
     checks.append(
         Check(
             "handoff.threshold",
@@ -162,7 +189,6 @@ def evaluate(lead: LeadSnapshot, clauses: Clauses, now: datetime) -> Evaluation:
             f"marketing temperature: {temperature or 'none'}",
         )
     )
-    transfer = is_mql
     if handoff.icp_fit_required:
         checks.append(
             Check(
@@ -172,7 +198,6 @@ def evaluate(lead: LeadSnapshot, clauses: Clauses, now: datetime) -> Evaluation:
                 "fits the ICP" if icp_fit else "does not fit the ICP",
             )
         )
-        transfer = transfer and icp_fit
     pickup_hours = handoff.pickup_hours.get(temperature) if transfer and temperature else None
     if transfer:
         checks.append(

@@ -18,7 +18,7 @@ django.setup()
 from django.utils import timezone  # noqa: E402
 
 from agreements.models import Agreement, AgreementVersion  # noqa: E402
-from reporting import replay  # noqa: E402
+from reporting import replay, whatif  # noqa: E402
 from reporting.services import agreement_timezone  # noqa: E402
 from reporting.simulations import last_ended_months  # noqa: E402
 
@@ -31,7 +31,7 @@ def main() -> None:
     tz = agreement_timezone(agreement)
     start, end = last_ended_months(timezone.now(), tz)
     started = time.perf_counter()
-    results = replay.simulate(
+    results = whatif.simulate(
         agreement_id=agreement.pk,
         rules_at=replay.fixed(replay.Rules.of(hot_only)),
         start=start,

@@ -33,10 +33,16 @@ class Bar:
     year: str  # shown under January (and the first month, when it is not December)
     value: Any
     text: str  # the value in words: "12 leads", "66.7 %", "no pickups"
+    kind: str = ""  # in a paired chart, which of the two series: "recorded" or "simulated"
 
     @property
     def centre(self) -> float:
         return self.x + self.width / 2
+
+    @property
+    def label_x(self) -> float:
+        """Where the month's name goes: under the bar, or under the middle of a pair."""
+        return self.x + self.width if self.kind == "recorded" else self.centre
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class Chart:
     right: int = WIDTH - RIGHT
     baseline: float = HEIGHT - BOTTOM
     points: list[Bar] = field(default_factory=list)
+    paired: bool = False  # two bars a month; its figures are in a table of the page, not of the chart
 
 
 def nice_ticks(top: float, count: int = 4) -> list[float]:
@@ -142,4 +149,34 @@ def line_chart(title: str, series: list[dict[str, Any]], key: str, empty: str = 
         line=" ".join(points),
         summary=_summary(title, bars),
         points=[b for b in bars if b.value is not None],
+    )
+
+
+def paired_chart(title: str, months: list[dict[str, Any]], key: str, unit: str = "leads") -> Chart:
+    """Recorded beside simulated, a pair of bars a month: `months` as a simulation's results give them
+    ({"month", "recorded": {...}, "simulated": {...}}). A month without the figure draws no bar."""
+    pairs = [(row["recorded"].get(key), row["simulated"].get(key)) for row in months]
+    ticks = nice_ticks(max([v for pair in pairs for v in pair if v is not None] + [1]))
+    top = ticks[-1]
+    slot = (WIDTH - LEFT - RIGHT) / max(len(pairs), 1)
+    bars: dict[str, list[Bar]] = {"recorded": [], "simulated": []}
+    for index, (pair, (month, short, year)) in enumerate(zip(pairs, _months(months), strict=True)):
+        for offset, (kind, value) in enumerate(zip(bars, pair, strict=True)):
+            y = _y(value or 0, top)
+            noun = unit[:-1] if value == 1 and unit.endswith("s") else unit
+            text = f"{_number(value)} {noun}" if value is not None else "no figure"
+            x = LEFT + index * slot + slot * (0.1 + 0.4 * offset)
+            bars[kind].append(
+                Bar(x, y, slot * 0.4, HEIGHT - BOTTOM - y, month, short if offset == 0 else "",
+                    year if offset == 0 else "", value, text, kind)
+            )  # fmt: skip
+    recorded, simulated = bars["recorded"], bars["simulated"]
+    return Chart(
+        slug=f"simulated-{key}",
+        title=title,
+        unit=unit,
+        bars=[bar for pair in zip(recorded, simulated, strict=True) for bar in pair],
+        ticks=[Tick(_y(t, top), _number(t)) for t in ticks],
+        summary=f"{_summary(title + ', recorded', recorded)} {_summary('Simulated', simulated)}",
+        paired=True,
     )

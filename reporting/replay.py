@@ -11,18 +11,27 @@ changed. Nothing here writes: leads, events and reports stay as they are.
 
 from __future__ import annotations
 
-from collections import Counter
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from functools import cached_property
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agreements.business_hours import BusinessCalendar, CalendarError, add_business_hours
 from agreements.clauses import Clauses
-from agreements.evaluation import ActivitySnapshot, Check, LeadSnapshot, evaluate
+from agreements.evaluation import (
+    ActivitySnapshot,
+    Check,
+    LeadSnapshot,
+    evaluate,
+    fits_icp,
+    handoff_decision,
+    marketing_temperature,
+    window_counts,
+)
 from agreements.models import AgreementVersion
 from agreements.selectors import signed_version
 from leads.models import Activity, Lead, LeadEvent
@@ -36,6 +45,8 @@ SNAPSHOT_FIELDS = (
     "job_title",
 )
 TEMPERATURES = ("cold", "warm", "hot")
+PIPELINE = (Kind.UPDATED, Kind.EVALUATED, Kind.HANDED_OFF)
+PICKUPS = (Kind.ACCEPTED, Kind.REJECTED)
 # Why a replay of the versions in force can differ from the record, in the words the results give.
 MISMATCHES = {
     "data_changed": "A CRM changed the lead's data after it was sent: the replay knows only its data now.",
@@ -61,32 +72,42 @@ class Rules:
 RulesAt = Callable[[datetime], Rules | None]
 
 
-def fixed(rules: Rules) -> RulesAt:
-    return lambda at: rules
+@dataclass(frozen=True)
+class Fixed:
+    """The same clauses at every moment: what a simulation replays."""
+
+    rules: Rules
+
+    def __call__(self, at: datetime) -> Rules | None:
+        return self.rules
 
 
-def in_force(agreement_id: int) -> RulesAt:
-    """The signed versions of the agreement, each over the time it was in force."""
+def fixed(rules: Rules) -> Fixed:
+    return Fixed(rules)
+
+
+@dataclass(frozen=True)
+class InForce:
+    """The signed versions of an agreement, each over the time it was in force: [since, until)."""
+
+    spans: tuple[tuple[datetime, datetime | None, Rules], ...]
+
+    def __call__(self, moment: datetime) -> Rules | None:
+        for since, until, rules in self.spans:
+            if since <= moment and (until is None or moment < until):
+                return rules
+        return None
+
+
+def in_force(agreement_id: int) -> InForce:
     spans = []
     for version in AgreementVersion.objects.filter(
         agreement_id=agreement_id, effective_from__isnull=False
     ).order_by("effective_from"):
         signed = signed_version(version.pk)
-        spans.append(
-            (
-                version.effective_from,
-                version.effective_until,
-                Rules(version.number, signed.clauses, signed.calendar),
-            )
-        )
-
-    def at(moment: datetime) -> Rules | None:
-        for since, until, rules in spans:
-            if since <= moment and (until is None or moment < until):
-                return rules
-        return None
-
-    return at
+        rules = Rules(version.number, signed.clauses, signed.calendar)
+        spans.append((version.effective_from, version.effective_until, rules))
+    return InForce(tuple(spans))
 
 
 @dataclass(frozen=True)
@@ -99,10 +120,22 @@ class Outcome:
     temperature: str | None = None
     icp_fit: bool | None = None  # at the handoff, or at the last evaluation
     pickup_hours: float | None = None
-    deadline: datetime | None = None
-    version: int | None = None  # of the evaluation that decided
-    checks: tuple[Check, ...] = ()
+    rules: Rules | None = None  # of the evaluation that decided
+    decided_at: datetime | None = None  # that evaluation's moment
     unversioned: bool = False  # some moment had no version in force
+
+    @property
+    def version(self) -> int | None:
+        return self.rules.version if self.rules else None
+
+    @cached_property
+    def deadline(self) -> datetime | None:
+        if self.handoff_at is None or not self.pickup_hours or self.rules is None:
+            return None
+        try:
+            return add_business_hours(self.handoff_at, self.pickup_hours, self.rules.calendar)
+        except CalendarError:
+            return None
 
 
 @dataclass
@@ -116,63 +149,66 @@ class Timeline:
     arrivals: list[tuple[datetime, str, datetime]] = field(default_factory=list)  # stored, type, occurred
     updates: list[datetime] = field(default_factory=list)
 
+    @cached_property
     def moments(self) -> list[datetime]:
         return sorted({self.created_at, *(stored for stored, _, _ in self.arrivals), *self.updates})
 
+    def known(self, moment: datetime) -> Iterator[tuple[str, datetime]]:
+        """The activities stored by `moment`: (type, occurred)."""
+        return ((kind, occurred) for stored, kind, occurred in self.arrivals if stored <= moment)
+
+    def snapshot_at(self, moment: datetime) -> LeadSnapshot:
+        activities = tuple(ActivitySnapshot(kind, occurred) for kind, occurred in self.known(moment))
+        return replace(self.snapshot, activities=activities)
+
 
 def replay(timeline: Timeline, rules_at: RulesAt, until: datetime) -> Outcome:
-    """Evaluate the lead at each of its moments before `until`, as the pipeline did, under `rules_at`."""
-    mql_at = mql_icp_fit = verdict = rules = None
+    """Decide the lead at each of its moments before `until`, as the pipeline did, under `rules_at`, by
+    the evaluation module's rules (without its sentences: `explain` gives them for the few who ask)."""
+    mql_at = mql_icp_fit = decided = rules = None
+    fit = False
+    fits: dict[int, bool] = {}  # ICP fit per set of clauses: the lead's data is one for the whole replay
     unversioned = False
-    for moment in timeline.moments():
+    for moment in timeline.moments:
         if moment >= until:
             break
         now_rules = rules_at(moment)
         if now_rules is None:
             unversioned = True
             continue
-        rules = now_rules
-        since = moment - timedelta(days=rules.clauses.temperature.window_days)
-        activities = tuple(
-            ActivitySnapshot(kind, occurred)
-            for stored, kind, occurred in timeline.arrivals
-            if stored <= moment and since < occurred <= moment
-        )
-        verdict = evaluate(replace(timeline.snapshot, activities=activities), rules.clauses, moment)
-        if verdict.is_mql and mql_at is None:
-            mql_at, mql_icp_fit = moment, verdict.icp_fit
-        if verdict.transfer:
+        rules, decided = now_rules, moment
+        clauses = rules.clauses
+        fit = fits.get(id(clauses))
+        if fit is None:
+            fit = fits[id(clauses)] = fits_icp(timeline.snapshot, clauses.icp)
+        counts = window_counts(timeline.known(moment), clauses.temperature, moment)
+        temperature = marketing_temperature(counts, clauses.temperature)
+        is_mql, transfer = handoff_decision(temperature, fit, clauses.handoff)
+        if is_mql and mql_at is None:
+            mql_at, mql_icp_fit = moment, fit
+        if transfer:
             return Outcome(
                 mql_at,
                 mql_icp_fit,
                 handoff_at=moment,
-                temperature=verdict.marketing_temperature,
-                icp_fit=verdict.icp_fit,
-                pickup_hours=verdict.pickup_hours,
-                deadline=_deadline(moment, verdict.pickup_hours, rules.calendar),
-                version=rules.version,
-                checks=verdict.checks,
+                temperature=temperature,
+                icp_fit=fit,
+                pickup_hours=clauses.handoff.pickup_hours.get(temperature) if temperature else None,
+                rules=rules,
+                decided_at=moment,
                 unversioned=unversioned,
             )
-    if verdict is None or rules is None:
+    if rules is None:
         return Outcome(unversioned=unversioned)
-    return Outcome(
-        mql_at,
-        mql_icp_fit,
-        icp_fit=verdict.icp_fit,
-        version=rules.version,
-        checks=verdict.checks,
-        unversioned=unversioned,
-    )
+    return Outcome(mql_at, mql_icp_fit, icp_fit=fit, rules=rules, decided_at=decided, unversioned=unversioned)
 
 
-def _deadline(start: datetime, hours: float | None, calendar: BusinessCalendar) -> datetime | None:
-    if not hours:
-        return None
-    try:
-        return add_business_hours(start, hours, calendar)
-    except CalendarError:
-        return None
+def explain(timeline: Timeline, outcome: Outcome) -> tuple[Check, ...]:
+    """The deciding evaluation of the outcome, clause by clause."""
+    if outcome.rules is None or outcome.decided_at is None:
+        return ()
+    at = outcome.decided_at
+    return evaluate(timeline.snapshot_at(at), outcome.rules.clauses, at).checks
 
 
 @dataclass(frozen=True)
@@ -185,6 +221,8 @@ class Recorded:
     temperature: str | None = None
     icp_fit: bool | None = None
     version: int | None = None
+    owner: str | None = None  # who the handoff went to
+    pickup_at: datetime | None = None  # when sales first accepted or rejected it after that
 
 
 def _leads(agreement_id: int, start: datetime, end: datetime) -> QuerySet[Lead]:
@@ -205,24 +243,57 @@ def timelines(
     agreement_id: int, start: datetime, end: datetime, chunk: int = 2000
 ) -> Iterator[tuple[Timeline, Recorded]]:
     """Those leads a chunk at a time (four queries each, bounded memory), with what was recorded of them."""
+    for part in chunks(agreement_id, start, end, chunk):
+        yield from part
+
+
+def chunks(
+    agreement_id: int, start: datetime, end: datetime, size: int = 2000, activities: bool = True
+) -> Iterator[list[tuple[Timeline, Recorded]]]:
+    """The same, a list per chunk; without `activities`, the timelines know none (replay_sql counts them
+    in the database)."""
     leads = (
         _leads(agreement_id, start, end)
         .order_by("pk")
-        .values_list("pk", "external_id", "created_at", "mql_at", *SNAPSHOT_FIELDS)
+        .values_list("pk", "external_id", "created_at", "mql_at", "icp_fit", *SNAPSHOT_FIELDS)
     )
     after = 0
     while True:
-        rows = list(leads.filter(pk__gt=after)[:chunk])
+        rows = _rows(leads.filter(pk__gt=after)[:size])
         if not rows:
             return
         after = rows[-1][0]
-        yield from _chunk(rows, end)
+        yield list(_chunk(rows, end, activities))
 
 
-def _chunk(rows: list[tuple], end: datetime) -> Iterator[tuple[Timeline, Recorded]]:
+def of_leads(ids: list[int], end: datetime) -> dict[int, Timeline]:
+    """Some leads' timelines, whole (for explaining the few whose path changes)."""
+    if not ids:
+        return {}
+    leads = Lead.objects.filter(pk__in=ids).values_list(
+        "pk", "external_id", "created_at", "mql_at", "icp_fit", *SNAPSHOT_FIELDS
+    )
+    return {timeline.lead_id: timeline for timeline, _ in _chunk(_rows(leads), end, True)}
+
+
+def _rows(values: QuerySet) -> list[tuple]:
+    """A values_list's rows. On PostgreSQL they are read with psycopg's own timestamp loader (its C
+    one): Django's, written in Python, takes most of the time of reading a year of activities."""
+    if connection.vendor != "postgresql":
+        return list(values)
+    from psycopg.types.datetime import TimestamptzLoader  # only installed with PostgreSQL support
+
+    sql, params = values.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _chunk(rows: list[tuple], end: datetime, with_activities: bool) -> Iterator[tuple[Timeline, Recorded]]:
     ids = [row[0] for row in rows]
     lines: dict[int, Timeline] = {}
-    for pk, external_id, created_at, _, *fields in rows:
+    for pk, external_id, created_at, _, _, *fields in rows:
         values = dict(zip(SNAPSHOT_FIELDS, fields, strict=True))
         snapshot = LeadSnapshot(
             **{name: (value or "") if name in _TEXT else value for name, value in values.items()}
@@ -233,19 +304,25 @@ def _chunk(rows: list[tuple], end: datetime) -> Iterator[tuple[Timeline, Recorde
         .order_by("lead_id", "created_at", "occurred_at", "pk")
         .values_list("lead_id", "created_at", "type", "occurred_at")
     )
-    for lead_id, stored, kind, occurred in activities:
+    for lead_id, stored, kind, occurred in _rows(activities) if with_activities else ():
         lines[lead_id].arrivals.append((stored, kind, occurred))
     events = (
-        LeadEvent.objects.filter(lead_id__in=ids, kind__in=(Kind.UPDATED, Kind.EVALUATED, Kind.HANDED_OFF))
+        LeadEvent.objects.filter(lead_id__in=ids, kind__in=(*PIPELINE, *PICKUPS))
         .filter(at__lt=end)
         .order_by("lead_id", "at", "pk")
         .values_list("lead_id", "kind", "at", "details", "sla_version__number")
     )
-    mql_at = {row[0]: row[3] for row in rows}
-    handoffs: dict[int, tuple[datetime, str | None, int | None]] = {}
+    # As of the period's end: a lead that became an MQL after it was not one then.
+    mql_at = {row[0]: row[3] if row[3] is not None and row[3] < end else None for row in rows}
+    # Where the record holds no evaluation event (leads loaded from elsewhere), the lead's own ICP fit.
+    fit = {row[0]: row[4] for row in rows}
+    handoffs: dict[int, tuple[datetime, str | None, int | None, str | None]] = {}
+    pickups: dict[int, datetime] = {}
     icp: dict[int, bool | None] = {}  # as the latest evaluation before the handoff found it
     mql_icp: dict[int, bool | None] = {}  # as the evaluation that made the lead an MQL found it
-    for lead_id, kind, at, details, number in events:
+    for lead_id, kind, at, details, number in _rows(events):
+        if isinstance(details, str):  # read past Django's JSON field, below
+            details = json.loads(details)
         if kind == Kind.UPDATED:
             lines[lead_id].updates.append(at)
         elif kind == Kind.EVALUATED and lead_id not in handoffs:
@@ -253,16 +330,20 @@ def _chunk(rows: list[tuple], end: datetime) -> Iterator[tuple[Timeline, Recorde
             if at == mql_at[lead_id]:
                 mql_icp[lead_id] = details.get("icp_fit")
         elif kind == Kind.HANDED_OFF and lead_id not in handoffs:
-            handoffs[lead_id] = (at, details.get("temperature"), number)
+            handoffs[lead_id] = (at, details.get("temperature"), number, details.get("owner"))
+        elif kind in PICKUPS and lead_id in handoffs and lead_id not in pickups:
+            pickups[lead_id] = at
     for pk in ids:
-        handoff = handoffs.get(pk) or (None, None, None)
+        handoff = handoffs.get(pk) or (None, None, None, None)
         recorded = Recorded(
             mql_at[pk],
-            mql_icp.get(pk),
+            mql_icp.get(pk, fit[pk]) if mql_at[pk] else None,
             handoff[0],
             handoff[1],
-            icp.get(pk) if handoff[0] else None,
+            icp.get(pk, fit[pk]) if handoff[0] else None,
             handoff[2],
+            handoff[3],
+            pickups.get(pk),
         )
         yield lines[pk], recorded
 
@@ -311,110 +392,3 @@ def changes(simulated: Outcome, replayed: Outcome) -> list[str]:
             else:
                 out.append("has a pickup deadline" if simulated.deadline else "has no pickup deadline")
     return out
-
-
-@dataclass
-class Results:
-    months: list[str]
-    recorded: dict[str, Counter[str]]
-    simulated: dict[str, Counter[str]]
-    replayed: int = 0  # leads the period's replay looked at
-    matched: int = 0  # of those, how many the versions in force reproduce
-    mismatches: Counter[str] = field(default_factory=Counter)
-    changed: list[dict[str, Any]] = field(default_factory=list)
-    changed_count: int = 0
-
-    @property
-    def fidelity(self) -> float | None:
-        return self.matched / self.replayed if self.replayed else None
-
-
-def month_labels(start: datetime, end: datetime, tz: str) -> list[str]:
-    zone = ZoneInfo(tz)
-    labels: list[str] = []
-    at = start.astimezone(zone)
-    while at < end:
-        labels.append(at.strftime("%Y-%m"))
-        year, month = (at.year + 1, 1) if at.month == 12 else (at.year, at.month + 1)
-        at = datetime(year, month, 1, tzinfo=zone)
-    return labels
-
-
-def _count(
-    figures: dict[str, Counter[str]], tz: ZoneInfo, start: datetime, end: datetime, **steps: Any
-) -> None:
-    mql_at, mql_icp, handoff_at, temperature = (
-        steps["mql_at"],
-        steps["mql_icp_fit"],
-        steps["handoff_at"],
-        steps["temperature"],
-    )
-    if mql_at is not None and start <= mql_at < end:
-        month = figures[mql_at.astimezone(tz).strftime("%Y-%m")]
-        month["mqls"] += 1
-        month["mqls_icp"] += int(bool(mql_icp))
-    if handoff_at is not None and start <= handoff_at < end:
-        month = figures[handoff_at.astimezone(tz).strftime("%Y-%m")]
-        month["handoffs"] += 1
-        month[f"handoffs_{temperature}"] += 1
-
-
-def simulate(
-    *,
-    agreement_id: int,
-    rules_at: RulesAt,
-    start: datetime,
-    end: datetime,
-    tz: str,
-    keep_changed: int = 200,
-    every: int = 1000,
-    progress: Callable[[int], None] | None = None,
-) -> Results:
-    """The period's leads replayed under `rules_at`, month by month beside the record, with the fidelity
-    of the versions that were in force and the leads whose path the simulated clauses change."""
-    months = month_labels(start, end, tz)
-    zone = ZoneInfo(tz)
-    results = Results(months, {m: Counter() for m in months}, {m: Counter() for m in months})
-    versions = in_force(agreement_id)
-    for n, (timeline, recorded) in enumerate(timelines(agreement_id, start, end), start=1):
-        replayed = replay(timeline, versions, end)
-        simulated = replay(timeline, rules_at, end)
-        _count(results.recorded, zone, start, end, **vars(recorded))
-        _count(results.simulated, zone, start, end, **vars(simulated))
-        in_period = [
-            t for t in (recorded.mql_at, recorded.handoff_at, replayed.mql_at, replayed.handoff_at) if t
-        ]
-        if any(start <= t < end for t in in_period):
-            results.replayed += 1
-            why = mismatch(timeline, recorded, replayed)
-            if why is None:
-                results.matched += 1
-            else:
-                results.mismatches[why] += 1
-        said = changes(simulated, replayed)
-        if said:
-            results.changed_count += 1
-            if len(results.changed) < keep_changed:
-                results.changed.append(_changed(timeline, said, simulated, replayed))
-        if progress is not None and n % every == 0:
-            progress(n)
-    return results
-
-
-def _changed(timeline: Timeline, said: list[str], simulated: Outcome, replayed: Outcome) -> dict[str, Any]:
-    def side(outcome: Outcome) -> dict[str, Any]:
-        return {
-            "mql_at": outcome.mql_at,
-            "handoff_at": outcome.handoff_at,
-            "temperature": outcome.temperature,
-            "deadline": outcome.deadline,
-            "checks": [check.as_dict() for check in outcome.checks],
-        }
-
-    return {
-        "lead_id": timeline.lead_id,
-        "external_id": timeline.external_id,
-        "changes": said,
-        "recorded": side(replayed),
-        "simulated": side(simulated),
-    }

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agreements import permissions
 from agreements.models import AgreementVersion
-from reporting import replay, simulations
+from reporting import charts, simulations, whatif
 from reporting.models import Simulation
 from slaportal.roles import role_required
 
@@ -36,7 +36,7 @@ class SimulateForm(forms.Form):
 
 def period_label(simulation: Simulation) -> str:
     """The months replayed, in the agreement's zone: "2025-12 to 2026-11"."""
-    months = replay.month_labels(simulation.start, simulation.end, simulation.tz)
+    months = whatif.month_labels(simulation.start, simulation.end, simulation.tz)
     if not months:
         return ""
     return months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
@@ -95,23 +95,35 @@ def simulate(request: HttpRequest, version_id: int) -> HttpResponse:
 def _simulation_context(request: HttpRequest, simulation: Simulation) -> dict[str, Any]:
     results = simulation.results or {}
     months = results.get("months", [])
-    totals = {
-        side: {
-            name: sum(m[side].get(name, 0) for m in months)
-            for name in ("mqls", "mqls_icp", "handoffs", "handoffs_hot", "handoffs_warm", "handoffs_cold")
-        }
-        for side in ("recorded", "simulated")
-    }
     return {
         "simulation": simulation,
         "period": period_label(simulation),
         "results": results,
-        "totals": totals,
+        "totals": {side: _totals([m[side] for m in months]) for side in ("recorded", "simulated")},
+        "charts": [
+            charts.paired_chart("Leads handed off", months, "handoffs"),
+            charts.paired_chart("MQLs", months, "mqls"),
+            charts.paired_chart("Most handoffs a rep gets in a day", months, "load_max"),
+            charts.paired_chart("Pickups in time", months, "pickups_in_time", unit="%"),
+        ]
+        if months
+        else [],
         "changed": [_readable(c) for c in results.get("changed", [])[:CHANGED_SHOWN]],
         "can_cancel": simulations.can_simulate(request.user)
         and simulation.status in (Simulation.Status.QUEUED, Simulation.Status.RUNNING),
         "percent": round(simulation.progress * 100),
     }
+
+
+def _totals(months: list[dict[str, Any]]) -> dict[str, Any]:
+    """The period's figures of one side: sums, the share of pickups in time, the load over the period."""
+    totals = {name: sum(m.get(name) or 0 for m in months) for name in whatif.COUNTS if name != "reps"}
+    rep_days = sum((m.get("reps") or 0) * (m.get("business_days") or 0) for m in months)
+    pickups, late = totals["pickups"], totals["pickups_late"]
+    totals["pickups_in_time"] = round(100 * (pickups - late) / pickups, 1) if pickups else None
+    totals["load_mean"] = round(totals["handoffs"] / rep_days, 2) if rep_days else None
+    totals["load_max"] = max((m["load_max"] for m in months if m.get("load_max") is not None), default=None)
+    return totals
 
 
 def _readable(changed: dict[str, Any]) -> dict[str, Any]:

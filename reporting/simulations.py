@@ -17,7 +17,7 @@ from django.utils import timezone
 from agreements import permissions
 from agreements.clauses import CALENDAR_KEYS, ClauseError, parse_clauses, to_data
 from agreements.models import Agreement, AgreementVersion
-from reporting import replay
+from reporting import replay, whatif
 from reporting.models import Simulation
 from reporting.services import agreement_timezone
 from slaportal.formats import utc_iso
@@ -241,7 +241,7 @@ def simulation_run(pk: int, *, now: datetime | None = None) -> str:
                 progress=min(done / total, 0.99) if total else 0.0, heartbeat_at=timezone.now()
             )
 
-        results = replay.simulate(
+        results = whatif.simulate(
             agreement_id=simulation.agreement_id,
             rules_at=replay.fixed(rules),
             start=simulation.start,
@@ -269,7 +269,7 @@ def _finish(pk: int, status: str, **fields: Any) -> None:
     )
 
 
-def results_data(results: replay.Results) -> dict[str, Any]:
+def results_data(results: whatif.Results) -> dict[str, Any]:
     """The results as JSON: monthly figures side by side, fidelity, the changed leads."""
 
     def at(value: datetime | None) -> str | None:
@@ -280,7 +280,11 @@ def results_data(results: replay.Results) -> dict[str, Any]:
 
     return {
         "months": [
-            {"month": m, "recorded": dict(results.recorded[m]), "simulated": dict(results.simulated[m])}
+            {
+                "month": m,
+                "recorded": whatif.month_figures(results.recorded[m]),
+                "simulated": whatif.month_figures(results.simulated[m]),
+            }
             for m in results.months
         ],
         "fidelity": {

@@ -108,16 +108,39 @@ class SimulationQueuedSerializer(serializers.Serializer):
     url = serializers.CharField(help_text="Where to read its progress and results (GET).")
 
 
+class MonthFiguresSerializer(serializers.Serializer):
+    mqls = serializers.IntegerField(help_text="Leads that first became an MQL in the month.")
+    mqls_icp = serializers.IntegerField(help_text="Of them, those fitting the ICP.")
+    handoffs = serializers.IntegerField(help_text="Leads first handed off to sales in the month.")
+    handoffs_cold = serializers.IntegerField(help_text="Of them, handed off cold.")
+    handoffs_warm = serializers.IntegerField(help_text="Of them, handed off warm.")
+    handoffs_hot = serializers.IntegerField(help_text="Of them, handed off hot.")
+    pickups = serializers.IntegerField(
+        help_text="Of the month's handoffs, those sales really picked up (accepted or rejected). A lead "
+        "the simulated clauses hand off at another moment keeps the time its rep took.",
+    )
+    pickups_late = serializers.IntegerField(help_text="Of those pickups, the ones past the deadline.")
+    pickups_in_time = serializers.FloatField(
+        allow_null=True, help_text="The pickups in time, in percent; null without pickups."
+    )
+    reps = serializers.IntegerField(
+        help_text="The reps the month's recorded handoffs went to (the reps available now, for a month "
+        "without any): the round-robin the load is spread over.",
+    )
+    business_days = serializers.IntegerField(help_text="Working days of the month, by the calendar.")
+    load_mean = serializers.FloatField(
+        allow_null=True, help_text="Handoffs per rep per business day, on average."
+    )
+    load_max = serializers.IntegerField(
+        allow_null=True,
+        help_text="The most handoffs round-robin gives one rep on one business day of the month.",
+    )
+
+
 class MonthSerializer(serializers.Serializer):
     month = serializers.CharField(help_text="The month, YYYY-MM, in the agreement's zone.")
-    recorded = serializers.DictField(
-        child=serializers.IntegerField(),
-        help_text="What the pipeline did: mqls, mqls_icp (of them, fitting the ICP), handoffs and "
-        "handoffs_<temperature> (first handoffs of the month's leads).",
-    )
-    simulated = serializers.DictField(
-        child=serializers.IntegerField(), help_text="The same figures under the simulated clauses."
-    )
+    recorded = MonthFiguresSerializer(help_text="What the pipeline did.")
+    simulated = MonthFiguresSerializer(help_text="The same figures under the simulated clauses.")
 
 
 class MismatchSerializer(serializers.Serializer):

@@ -48,7 +48,23 @@ def test_a_simulation_is_queued_then_read_with_its_results(api, marketer, manage
     months = {m["month"]: m for m in done["results"]["months"]}
     assert list(months) == ["2026-09", "2026-10"]
     assert months["2026-10"]["recorded"]["handoffs"] == 2
-    assert months["2026-10"]["simulated"] == {"mqls": 1, "mqls_icp": 1, "handoffs": 1, "handoffs_hot": 1}
+    # Two reps took October's two handoffs, over its 22 business days; no pickups yet.
+    assert months["2026-10"]["simulated"] == {
+        "mqls": 1,
+        "mqls_icp": 1,
+        "handoffs": 1,
+        "handoffs_cold": 0,
+        "handoffs_warm": 0,
+        "handoffs_hot": 1,
+        "pickups": 0,
+        "pickups_late": 0,
+        "pickups_in_time": None,
+        "reps": 2,
+        "business_days": 22,
+        "load_mean": 0.02,
+        "load_max": 1,
+    }
+    assert months["2026-10"]["recorded"]["load_mean"] == 0.05  # 2 / (2 reps × 22 days)
     assert done["results"]["fidelity"]["share"] == 1.0
     assert done["results"]["changed_leads"] == 1
     changed = done["results"]["changed"][0]

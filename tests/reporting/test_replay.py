@@ -15,6 +15,7 @@ from leads import services
 from leads.models import Activity, Lead, LeadEvent, Tally
 from leads.services import Actor
 from reporting import replay as simulation
+from reporting import whatif
 from reporting.replay import Rules
 from tests.factories import HOT, make_lead
 
@@ -29,8 +30,8 @@ def _demo() -> Agreement:
     return Agreement.objects.get()
 
 
-def _run(agreement: Agreement, rules_at) -> simulation.Results:
-    return simulation.simulate(
+def _run(agreement: Agreement, rules_at) -> whatif.Results:
+    return whatif.simulate(
         agreement_id=agreement.pk, rules_at=rules_at, start=YEAR_AGO, end=NOW, tz="Europe/Warsaw"
     )
 
@@ -109,7 +110,7 @@ def test_a_lead_whose_company_a_crm_corrected_is_the_one_mismatch_and_says_so(pi
     )
     make_lead(external_id="fits", now=NOW - timedelta(days=10), activities=HOT)
     assert Lead.objects.get(external_id="small").status == "handed_off"
-    results = simulation.simulate(
+    results = whatif.simulate(
         agreement_id=pipeline.pk,
         rules_at=simulation.in_force(pipeline.pk),
         start=NOW - timedelta(days=30),
@@ -119,3 +120,63 @@ def test_a_lead_whose_company_a_crm_corrected_is_the_one_mismatch_and_says_so(pi
     assert results.replayed == 2
     assert results.matched == 1
     assert results.mismatches == {"data_changed": 1}
+
+
+def _hot_pickup(hours: float, agreement: Agreement) -> Rules:
+    clauses = agreement.versions.get(status="active").clauses
+    longer = {**clauses.handoff.pickup_hours, "hot": hours}
+    return Rules.of(replace(clauses, handoff=replace(clauses.handoff, pickup_hours=longer)))
+
+
+def test_the_load_on_sales_is_the_round_robin_of_each_business_day(pipeline):
+    pipeline.versions.update(effective_from=NOW - timedelta(days=60))
+    # Mon 16 and Tue 17 November, in Warsaw's working hours: three handoffs, then one; and a hot lead
+    # handed off on Sunday 15th, whose clock starts on Monday.
+    monday = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    for n, at in enumerate([monday, monday + timedelta(hours=1), monday + timedelta(hours=2)]):
+        make_lead(external_id=f"mon{n}", now=at, activities=HOT)
+    make_lead(external_id="tue", now=monday + timedelta(days=1), activities=HOT)
+    make_lead(external_id="sun", now=monday - timedelta(days=1), activities=HOT)
+    results = whatif.simulate(
+        agreement_id=pipeline.pk,
+        rules_at=simulation.in_force(pipeline.pk),
+        start=datetime(2026, 11, 1, tzinfo=UTC),
+        end=datetime(2026, 11, 18, tzinfo=UTC),
+        tz="UTC",
+    )
+    november = results.recorded["2026-11"]
+    assert november["handoffs"] == 5
+    assert november["reps"] == 2  # the two reps the round-robin gave them to
+    assert november["business_days"] == 11  # 2-17 November, Monday to Friday, but the 11th (a Polish holiday)
+    assert november["load_max"] == 2  # four on Monday (Sunday's too) between two reps
+    assert november["load_mean"] == round(5 / (2 * 11), 2)
+    assert results.simulated["2026-11"] == november
+
+
+def test_deadline_pressure_counts_the_real_pickups_late_under_each_sides_deadline(pipeline):
+    pipeline.versions.update(effective_from=NOW - timedelta(days=60))
+    handed = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # Monday, 10:00 in Warsaw
+    for name, taken in (("quick", timedelta(minutes=30)), ("slow", timedelta(minutes=90))):
+        lead = make_lead(external_id=name, now=handed, activities=HOT)
+        assert lead.status == "handed_off"
+        services.lead_accept(lead=lead, actor=Actor.of(lead.owner), now=handed + taken)
+    results = whatif.simulate(
+        agreement_id=pipeline.pk,
+        rules_at=simulation.fixed(_hot_pickup(2.0, pipeline)),
+        start=datetime(2026, 11, 1, tzinfo=UTC),
+        end=NOW,
+        tz="UTC",
+    )
+    recorded, simulated = results.recorded["2026-11"], results.simulated["2026-11"]
+    assert (recorded["pickups"], recorded["pickups_late"]) == (2, 1)  # an hour to pick a hot lead up
+    assert (simulated["pickups"], simulated["pickups_late"]) == (2, 0)  # two hours
+    assert whatif.month_figures(recorded)["pickups_in_time"] == 50.0
+    assert whatif.month_figures(simulated)["pickups_in_time"] == 100.0
+    shorter = whatif.simulate(
+        agreement_id=pipeline.pk,
+        rules_at=simulation.fixed(_hot_pickup(0.25, pipeline)),
+        start=datetime(2026, 11, 1, tzinfo=UTC),
+        end=NOW,
+        tz="UTC",
+    )
+    assert shorter.simulated["2026-11"]["pickups_late"] == 2

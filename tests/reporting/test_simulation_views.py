@@ -68,6 +68,18 @@ def test_marketing_simulates_a_draft_and_reads_what_it_would_have_done(draft, ma
     assert "2 took the path the pipeline recorded (100 %)" in done
     assert "is no longer an MQL; is not handed off" in done
     assert "An MQL is a lead at hot or hotter.</strong> <em>(differs)</em>" in done
+    # The dashboard's charts, recorded beside simulated, and the load and deadline tables.
+    assert done.count('<rect class="recorded"') >= 2
+    assert done.count('<rect class="simulated"') >= 1
+    assert "<title>Oct 2026, recorded: 2 leads</title>" in done
+    assert "<title>Oct 2026, simulated: 1 lead</title>" in done
+    for heading in (
+        "Leads handed off",
+        "Most handoffs a rep gets in a day",
+        "Load on sales",
+        "Deadline pressure",
+    ):
+        assert heading in done
     panel = _client(manager).get(f"/reporting/versions/{draft.pk}/simulation/", HTTP_HX_REQUEST="true")
     assert "2 leads replayed, 1 on another path." in panel.content.decode()
     assert "Simulate v2" not in panel.content.decode()  # managers read simulations; marketing runs them
