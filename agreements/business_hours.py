@@ -70,6 +70,9 @@ class BusinessCalendar:
 
     def window(self, day: date) -> tuple[datetime, datetime] | None:
         """The day's working window as UTC instants, or None on a day off."""
+        return _window(self, day)
+
+    def _window(self, day: date) -> tuple[datetime, datetime] | None:
         if not self.is_working_day(day):
             return None
         tz = self.tz
@@ -88,6 +91,13 @@ class BusinessCalendar:
                 continue
             yield max(window[0], instant), window[1]
         raise CalendarError(f"No working time within {MAX_DAYS} days of {instant.isoformat()}.")
+
+
+@lru_cache(maxsize=8192)
+def _window(calendar: BusinessCalendar, day: date) -> tuple[datetime, datetime] | None:
+    # Deadlines and replays ask for the same few hundred days over and over (a year's simulation, each
+    # handoff's deadline): the zone and holiday arithmetic is done once a day per calendar.
+    return calendar._window(day)
 
 
 def _utc(value: datetime) -> datetime:

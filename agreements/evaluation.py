@@ -87,17 +87,25 @@ def _criterion_matches(criterion: IcpCriterion, value: Any) -> bool:
         return False
     kind = ICP_FIELDS[criterion.field][1]
     if kind == "number":
-        number = Decimal(str(value))
+        number = _exact(value)
         if criterion.op == "gte":
-            return number >= Decimal(str(criterion.value))
+            return number >= _exact(criterion.value)
         if criterion.op == "lte":
-            return number <= Decimal(str(criterion.value))
+            return number <= _exact(criterion.value)
         low, high = criterion.value
-        return Decimal(str(low)) <= number <= Decimal(str(high))
+        return _exact(low) <= number <= _exact(high)
     # Text is compared without regard to case or surrounding space: "CTO" and "cto " are the same title.
     text = str(value).strip().casefold()
     options = {option.casefold() for option in criterion.value}
     return (text in options) if criterion.op == "in" else (text not in options)
+
+
+def _exact(value: Any) -> int | Decimal:
+    # Floats compare by their decimal text (0.1 is 0.1, not 0.1000000000000000055...); ints and Decimals
+    # compare exactly as they are, and need no conversion (a replay asks this of every lead).
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return value
+    return Decimal(str(value))
 
 
 def _describe(value: Any) -> str:

@@ -15,7 +15,8 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
+from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -37,7 +38,7 @@ from agreements.selectors import signed_version
 from leads.models import Activity, Lead, LeadEvent
 
 Kind = LeadEvent.Kind
-SNAPSHOT_FIELDS = (
+SNAPSHOT_FIELDS = (  # in LeadSnapshot's order: _chunk passes them by position
     "company_employees",
     "company_annual_revenue",
     "company_industry",
@@ -132,10 +133,17 @@ class Outcome:
     def deadline(self) -> datetime | None:
         if self.handoff_at is None or not self.pickup_hours or self.rules is None:
             return None
-        try:
-            return add_business_hours(self.handoff_at, self.pickup_hours, self.rules.calendar)
-        except CalendarError:
-            return None
+        return deadline(self.handoff_at, self.pickup_hours, self.rules.calendar)
+
+
+@lru_cache(maxsize=1024)
+def deadline(start: datetime, hours: float, calendar: BusinessCalendar) -> datetime | None:
+    """The pickup deadline of a handoff at `start`, None if the calendar has no time for it. Cached: a
+    lead's two replays mostly hand it off at the same moment with the same hours."""
+    try:
+        return add_business_hours(start, hours, calendar)
+    except CalendarError:
+        return None
 
 
 @dataclass
@@ -273,7 +281,7 @@ def of_leads(ids: list[int], end: datetime) -> dict[int, Timeline]:
     leads = Lead.objects.filter(pk__in=ids).values_list(
         "pk", "external_id", "created_at", "mql_at", "icp_fit", *SNAPSHOT_FIELDS
     )
-    return {timeline.lead_id: timeline for timeline, _ in _chunk(_rows(leads), end, True)}
+    return {timeline.lead_id: timeline for timeline, _ in _chunk(_rows(leads), end, True, contiguous=False)}
 
 
 def _rows(values: QuerySet) -> list[tuple]:
@@ -290,24 +298,29 @@ def _rows(values: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _chunk(rows: list[tuple], end: datetime, with_activities: bool) -> Iterator[tuple[Timeline, Recorded]]:
+def _chunk(
+    rows: list[tuple], end: datetime, with_activities: bool, contiguous: bool = True
+) -> Iterator[tuple[Timeline, Recorded]]:
+    """`contiguous`: the rows are a run of the period's leads in id order (timelines), else a few leads
+    anywhere (of_leads)."""
     ids = [row[0] for row in rows]
     lines: dict[int, Timeline] = {}
-    for pk, external_id, created_at, _, _, *fields in rows:
-        values = dict(zip(SNAPSHOT_FIELDS, fields, strict=True))
-        snapshot = LeadSnapshot(
-            **{name: (value or "") if name in _TEXT else value for name, value in values.items()}
-        )
+    for pk, external_id, created_at, _, _, employees, revenue, industry, country, title in rows:
+        snapshot = LeadSnapshot(employees, revenue, industry or "", country or "", title or "")
         lines[pk] = Timeline(pk, external_id, snapshot, created_at)
+    # The chunk's id range rather than its ids: the ids of a few thousand leads cost more to send than
+    # the rows of leads outside the period cost to skip.
+    of_them = Q(lead_id__gte=ids[0], lead_id__lte=ids[-1]) if contiguous else Q(lead_id__in=ids)
     activities = (
-        Activity.objects.filter(lead_id__in=ids, created_at__lt=end)
+        Activity.objects.filter(of_them, created_at__lt=end)
         .order_by("lead_id", "created_at", "occurred_at", "pk")
         .values_list("lead_id", "created_at", "type", "occurred_at")
     )
     for lead_id, stored, kind, occurred in _rows(activities) if with_activities else ():
-        lines[lead_id].arrivals.append((stored, kind, occurred))
+        if lead_id in lines:
+            lines[lead_id].arrivals.append((stored, kind, occurred))
     events = (
-        LeadEvent.objects.filter(lead_id__in=ids, kind__in=(*PIPELINE, *PICKUPS))
+        LeadEvent.objects.filter(of_them, kind__in=(*PIPELINE, *PICKUPS))
         .filter(at__lt=end)
         .order_by("lead_id", "at", "pk")
         .values_list("lead_id", "kind", "at", "details", "sla_version__number")
@@ -321,15 +334,17 @@ def _chunk(rows: list[tuple], end: datetime, with_activities: bool) -> Iterator[
     icp: dict[int, bool | None] = {}  # as the latest evaluation before the handoff found it
     mql_icp: dict[int, bool | None] = {}  # as the evaluation that made the lead an MQL found it
     for lead_id, kind, at, details, number in _rows(events):
-        if isinstance(details, str):  # read past Django's JSON field, below
-            details = json.loads(details)
+        if lead_id not in lines:
+            continue
         if kind == Kind.UPDATED:
             lines[lead_id].updates.append(at)
         elif kind == Kind.EVALUATED and lead_id not in handoffs:
+            details = _details(details)
             icp[lead_id] = details.get("icp_fit")
             if at == mql_at[lead_id]:
                 mql_icp[lead_id] = details.get("icp_fit")
         elif kind == Kind.HANDED_OFF and lead_id not in handoffs:
+            details = _details(details)
             handoffs[lead_id] = (at, details.get("temperature"), number, details.get("owner"))
         elif kind in PICKUPS and lead_id in handoffs and lead_id not in pickups:
             pickups[lead_id] = at
@@ -348,7 +363,9 @@ def _chunk(rows: list[tuple], end: datetime, with_activities: bool) -> Iterator[
         yield lines[pk], recorded
 
 
-_TEXT = {"company_industry", "company_country", "job_title"}
+def _details(details: dict[str, Any] | str) -> dict[str, Any]:
+    # Text when read past Django's JSON field (_rows, on PostgreSQL).
+    return json.loads(details) if isinstance(details, str) else details
 
 
 def mismatch(timeline: Timeline, recorded: Recorded, replayed: Outcome) -> str | None:

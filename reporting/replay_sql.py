@@ -12,14 +12,15 @@ clauses, that this path and the evaluation module (reporting.replay.replay) deci
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
 
-from agreements.clauses import TEMPERATURES, Clauses
-from agreements.evaluation import fits_icp
+from agreements.clauses import TEMPERATURES, Clauses, Icp
+from agreements.evaluation import LeadSnapshot, fits_icp
 from reporting.replay import Fixed, InForce, Outcome, Recorded, Rules, RulesAt, Timeline, chunks
 
 SIMULATED = "s"
@@ -78,16 +79,18 @@ class Compiled:
         self.sql = f"""
 WITH m AS (
     SELECT l.id AS lead_id, l.created_at AS at FROM leads_lead l
-    WHERE l.id = ANY(%(ids)s) AND l.created_at < %(end)s
+    WHERE l.id BETWEEN %(first)s AND %(last)s AND l.created_at < %(end)s
     UNION
     SELECT a.lead_id, a.created_at FROM leads_activity a
-    WHERE a.lead_id = ANY(%(ids)s) AND a.created_at < %(end)s
+    WHERE a.lead_id BETWEEN %(first)s AND %(last)s AND a.created_at < %(end)s
     UNION
     SELECT e.lead_id, e.at FROM leads_leadevent e
-    WHERE e.lead_id = ANY(%(ids)s) AND e.kind = 'updated' AND e.at < %(end)s
+    WHERE e.lead_id BETWEEN %(first)s AND %(last)s AND e.kind = 'updated'
+      AND e.at < %(end)s
 ), c AS (
     SELECT m.lead_id, m.at, {version} AS version, {", ".join(counts) or "0 AS no_counts"}
-    FROM m LEFT JOIN leads_activity a ON a.lead_id = m.lead_id AND a.created_at <= m.at
+    FROM m LEFT JOIN leads_activity a
+        ON a.lead_id = m.lead_id AND a.lead_id BETWEEN %(first)s AND %(last)s AND a.created_at <= m.at
     GROUP BY m.lead_id, m.at
 ), d AS (
     SELECT lead_id, at, version, {rank_f} AS rank_f, {threshold_f} AS threshold_f,
@@ -130,7 +133,10 @@ FROM d GROUP BY lead_id
         out: dict[int, dict[tuple[str, int | None], Group]] = {}
         with connection.cursor() as cursor:
             cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-            cursor.execute(self.sql, {**self.params, "ids": ids, "end": end})
+            # The chunk's id range (its leads are a run of the period's, in id order): the rows of the
+            # few leads in it that are not the period's cost less than sending thousands of ids, and
+            # the range lets the planner read the activities by index, not hash the whole table.
+            cursor.execute(self.sql, {**self.params, "first": ids[0], "last": ids[-1], "end": end})
             for lead_id, side, version, first, last, mql_at, rank in cursor.fetchall():
                 out.setdefault(lead_id, {})[(side, version)] = Group(first, last, mql_at, rank)
         return out
@@ -144,31 +150,76 @@ def replays(
     activities, which stayed in the database)."""
     compiled = Compiled(versions, simulated.rules)
     by_number = {rules.version: rules for _, _, rules in versions.spans}
-    for part in chunks(agreement_id, start, end, size, activities=False):
-        groups = compiled.groups([timeline.lead_id for timeline, _ in part], end)
+    # A lead's ICP fit is asked once per distinct ICP: a simulation mostly keeps the one in force.
+    icps: list[Icp] = []
+    for rules in [*by_number.values(), simulated.rules]:
+        if rules.clauses.icp not in icps:
+            icps.append(rules.clauses.icp)
+    parts = chunks(agreement_id, start, end, size, activities=False)
+
+    def leads(part: list[tuple[Timeline, Recorded]], groups: dict) -> Iterator:
         for timeline, recorded in part:
             lead = groups.get(timeline.lead_id, {})
             in_force = {v: g for (side, v), g in lead.items() if side == IN_FORCE}
+            mine = lead.get((SIMULATED, None))
+            fits: dict[int, bool] = {}
+
+            def fit(icp: Icp, snapshot: LeadSnapshot = timeline.snapshot, fits: dict = fits) -> bool:
+                index = icps.index(icp)
+                if index not in fits:
+                    fits[index] = fits_icp(snapshot, icp)
+                return fits[index]
+
             yield (
                 timeline,
                 recorded,
-                _outcome(timeline, in_force, by_number),
-                _outcome(timeline, {0: lead[(SIMULATED, None)]}, {0: simulated.rules})
-                if (SIMULATED, None) in lead
-                else Outcome(),
+                _outcome(in_force, by_number, fit),
+                _outcome({0: mine}, {0: simulated.rules}, fit) if mine else Outcome(),
             )
+
+    if connection.in_atomic_block:
+        # What the caller's transaction wrote is visible to this connection only: one query at a time.
+        for part in parts:
+            yield from leads(part, compiled.groups(_ids(part), end))
+        return
+    # The database counts the next chunk (in a connection of its own) while Python reads this one.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-sql") as pool:
+        try:
+            pending = None
+            for part in parts:
+                counting = pool.submit(compiled.groups, _ids(part), end)
+                if pending is not None:
+                    yield from leads(pending[0], pending[1].result())
+                pending = (part, counting)
+            if pending is not None:
+                yield from leads(pending[0], pending[1].result())
+        finally:
+            pool.submit(_close)
+
+
+def _close() -> None:
+    connection.close()  # run in the worker thread: its own connection (Django's are one per thread)
+
+
+def _ids(part: list[tuple[Timeline, Recorded]]) -> list[int]:
+    return [timeline.lead_id for timeline, _ in part]
 
 
 def _outcome(
-    timeline: Timeline, groups: dict[int | None, Group], rules_of: dict[int | None, Rules]
+    groups: dict[int | None, Group], rules_of: dict[int | None, Rules], fit: Callable[[Icp], bool]
 ) -> Outcome:
     """The lead's path from its groups, as reporting.replay.replay walks it: the first MQL moment, the
     first handoff (the first MQL moment of clauses the lead fits, or that do not ask for the ICP)."""
+    if len(groups) == 1:  # most leads: all their moments under one set of clauses
+        ((v, group),) = groups.items()
+        rules = rules_of.get(v)
+        if rules is not None:
+            return _one(group, rules, fit(rules.clauses.icp))
     unversioned = groups.get(None) if None not in rules_of else None
     known = {v: g for v, g in groups.items() if v in rules_of}
     if not known:
         return Outcome(unversioned=unversioned is not None)
-    fits = {v: fits_icp(timeline.snapshot, rules_of[v].clauses.icp) for v in known}
+    fits = {v: fit(rules_of[v].clauses.icp) for v in known}
     mqls = sorted((g.mql_at, v) for v, g in known.items() if g.mql_at is not None)
     mql_at, mql_fit = (mqls[0][0], fits[mqls[0][1]]) if mqls else (None, None)
     for at, v in mqls:
@@ -195,3 +246,14 @@ def _outcome(
         decided_at=known[last].last,
         unversioned=unversioned is not None,
     )
+
+
+def _one(group: Group, rules: Rules, fits: bool) -> Outcome:
+    """`_outcome` of a lead whose moments all fell under `rules`."""
+    handoff = rules.clauses.handoff
+    at = group.mql_at
+    if at is not None and (fits or not handoff.icp_fit_required):
+        temperature = TEMPERATURES[group.rank]
+        hours = handoff.pickup_hours.get(temperature)
+        return Outcome(at, fits, at, temperature, fits, hours, rules, at)
+    return Outcome(at, fits if at is not None else None, icp_fit=fits, rules=rules, decided_at=group.last)

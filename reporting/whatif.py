@@ -6,14 +6,16 @@ pickups the simulated deadlines would have counted late. Nothing here writes.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agreements.business_hours import BusinessCalendar, CalendarError, add_business_hours
+from agreements.business_hours import BusinessCalendar, CalendarError
 from agreements.models import Agreement
 from leads.selectors import available_reps
 from reporting import replay_sql
@@ -24,6 +26,7 @@ from reporting.replay import (
     RulesAt,
     Timeline,
     changes,
+    deadline,
     explain,
     in_force,
     mismatch,
@@ -87,6 +90,27 @@ def month_labels(start: datetime, end: datetime, tz: str) -> list[str]:
     return labels
 
 
+class Months:
+    """The period's months, and which one an instant falls in (None: outside the period)."""
+
+    def __init__(self, start: datetime, end: datetime, tz: str) -> None:
+        zone = ZoneInfo(tz)
+        self.labels = month_labels(start, end, tz)
+        # As POSIX timestamps: comparing datetimes of two zones asks both for their offsets each time.
+        self.bounds = [
+            max(start, datetime(int(m[:4]), int(m[5:]), 1, tzinfo=zone)).timestamp() for m in self.labels
+        ]
+        self.start, self.end = start.timestamp(), end.timestamp()
+
+    def of(self, at: datetime | None) -> str | None:
+        if at is None:
+            return None
+        stamp = at.timestamp()
+        if not self.start <= stamp < self.end:
+            return None
+        return self.labels[bisect_right(self.bounds, stamp) - 1]
+
+
 @dataclass
 class Side:
     """One column of the comparison (recorded or simulated), counted as leads go by."""
@@ -94,13 +118,15 @@ class Side:
     figures: dict[str, Counter[str]]
     days: Counter[date] = field(default_factory=Counter)  # handoffs per business day their clock starts
 
-    def count(self, zone: ZoneInfo, start: datetime, end: datetime, path: Recorded | Outcome) -> None:
-        if path.mql_at is not None and start <= path.mql_at < end:
-            month = self.figures[path.mql_at.astimezone(zone).strftime("%Y-%m")]
+    def count(self, months: Months, path: Recorded | Outcome) -> None:
+        label = months.of(path.mql_at)
+        if label is not None:
+            month = self.figures[label]
             month["mqls"] += 1
             month["mqls_icp"] += int(bool(path.mql_icp_fit))
-        if path.handoff_at is not None and start <= path.handoff_at < end:
-            month = self.figures[path.handoff_at.astimezone(zone).strftime("%Y-%m")]
+        label = months.of(path.handoff_at)
+        if label is not None:
+            month = self.figures[label]
             month["handoffs"] += 1
             month[f"handoffs_{path.temperature}"] += 1
 
@@ -109,8 +135,8 @@ class Side:
         if day is not None:
             self.days[day] += 1
 
-    def pickup(self, zone: ZoneInfo, handed: datetime, picked: datetime, deadline: datetime | None) -> None:
-        month = self.figures[handed.astimezone(zone).strftime("%Y-%m")]
+    def pickup(self, label: str, picked: datetime, deadline: datetime | None) -> None:
+        month = self.figures[label]
         month["pickups"] += 1
         month["pickups_late"] += int(deadline is not None and picked > deadline)
 
@@ -139,6 +165,7 @@ class Side:
                 month["load_max"] = max((math.ceil(n / reps[label]) for n in counts), default=0)
 
 
+@lru_cache(maxsize=1024)  # a lead's two replays mostly hand it off at the same moment
 def _clock_day(at: datetime, calendar: BusinessCalendar) -> date | None:
     """The business day a handoff's pickup clock starts (the day itself, or the next working one)."""
     try:
@@ -171,8 +198,8 @@ def simulate(
 ) -> Results:
     """The period's leads replayed under `rules_at`, month by month beside the record, with the fidelity
     of the versions that were in force and the leads whose path the simulated clauses change."""
-    months = month_labels(start, end, tz)
-    zone = ZoneInfo(tz)
+    period = Months(start, end, tz)
+    months = period.labels
     results = Results(months, {m: Counter() for m in months}, {m: Counter() for m in months})
     recorded_side, simulated_side = Side(results.recorded), Side(results.simulated)
     versions = in_force(agreement_id)
@@ -181,9 +208,9 @@ def simulate(
     for n, (timeline, recorded, replayed, simulated) in enumerate(
         _replays(agreement_id, start, end, versions, rules_at), start=1
     ):
-        recorded_side.count(zone, start, end, recorded)
-        simulated_side.count(zone, start, end, simulated)
-        _sales(zone, start, end, recorded, replayed, simulated, recorded_side, simulated_side, owners)
+        recorded_side.count(period, recorded)
+        simulated_side.count(period, simulated)
+        _sales(period, recorded, replayed, simulated, recorded_side, simulated_side, owners)
         in_period = [
             t for t in (recorded.mql_at, recorded.handoff_at, replayed.mql_at, replayed.handoff_at) if t
         ]
@@ -201,7 +228,18 @@ def simulate(
                 kept.append((timeline.lead_id, said, simulated, replayed))
         if progress is not None and n % every == 0:
             progress(n)
-    _load(results, agreement_id, zone, start, end, versions, rules_at, owners, recorded_side, simulated_side)
+    _load(
+        results,
+        agreement_id,
+        ZoneInfo(tz),
+        start,
+        end,
+        versions,
+        rules_at,
+        owners,
+        recorded_side,
+        simulated_side,
+    )
     # The few changed leads shown are explained clause by clause, from their whole timelines.
     whole = of_leads([lead_id for lead_id, *_ in kept], end)
     results.changed = [_changed(whole[lead_id], *rest) for lead_id, *rest in kept]
@@ -221,9 +259,7 @@ def _replays(
 
 
 def _sales(
-    zone: ZoneInfo,
-    start: datetime,
-    end: datetime,
+    months: Months,
     recorded: Recorded,
     replayed: Outcome,
     simulated: Outcome,
@@ -233,9 +269,10 @@ def _sales(
 ) -> None:
     """The lead's handoff as sales felt it, both ways: the day it lands, and whether its real pickup
     meets the deadline. A simulated handoff at another moment keeps the rep's recorded delay."""
-    if recorded.handoff_at is not None and start <= recorded.handoff_at < end and replayed.rules:
+    label = months.of(recorded.handoff_at)
+    if label is not None and recorded.handoff_at is not None and replayed.rules:
         if recorded.owner:
-            owners[recorded.handoff_at.astimezone(zone).strftime("%Y-%m")].add(recorded.owner)
+            owners[label].add(recorded.owner)
         recorded_side.handoff(recorded.handoff_at, replayed.rules.calendar)
         if recorded.pickup_at is not None:
             deadline = (
@@ -243,12 +280,13 @@ def _sales(
                 if (replayed.handoff_at, replayed.temperature) == (recorded.handoff_at, recorded.temperature)
                 else _deadline(recorded, replayed)
             )
-            recorded_side.pickup(zone, recorded.handoff_at, recorded.pickup_at, deadline)
-    if simulated.handoff_at is not None and start <= simulated.handoff_at < end and simulated.rules:
+            recorded_side.pickup(label, recorded.pickup_at, deadline)
+    label = months.of(simulated.handoff_at)
+    if label is not None and simulated.handoff_at is not None and simulated.rules:
         simulated_side.handoff(simulated.handoff_at, simulated.rules.calendar)
         if recorded.pickup_at is not None and recorded.handoff_at is not None:
             picked = simulated.handoff_at + (recorded.pickup_at - recorded.handoff_at)
-            simulated_side.pickup(zone, simulated.handoff_at, picked, simulated.deadline)
+            simulated_side.pickup(label, picked, simulated.deadline)
 
 
 def _deadline(recorded: Recorded, replayed: Outcome) -> datetime | None:
@@ -257,10 +295,7 @@ def _deadline(recorded: Recorded, replayed: Outcome) -> datetime | None:
     hours = rules.clauses.handoff.pickup_hours.get(recorded.temperature or "") if rules else None
     if not hours or recorded.handoff_at is None:
         return None
-    try:
-        return add_business_hours(recorded.handoff_at, hours, rules.calendar)
-    except CalendarError:
-        return None
+    return deadline(recorded.handoff_at, hours, rules.calendar)
 
 
 def _load(
