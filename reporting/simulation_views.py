@@ -46,6 +46,7 @@ def _panel_context(request: HttpRequest, version: AgreementVersion, form: Simula
     recent = list(version.simulations.select_related("requested_by").order_by("-created_at", "-pk")[:5])
     for simulation in recent:
         simulation.period_label = period_label(simulation)
+        simulation.change_names = simulations.change_names(simulation.changes or {})
     # A version that is signed already is simulated through changes to it (the API's), not as it is.
     open_to_change = version.status in (AgreementVersion.Status.DRAFT, AgreementVersion.Status.IN_REVIEW)
     return {
@@ -98,6 +99,8 @@ def _simulation_context(request: HttpRequest, simulation: Simulation) -> dict[st
     return {
         "simulation": simulation,
         "period": period_label(simulation),
+        "change_names": simulations.change_names(simulation.changes or {}),
+        "changed_clauses": simulations.change_sentences(simulation),
         "results": results,
         "totals": {side: _totals([m[side] for m in months]) for side in ("recorded", "simulated")},
         "charts": [

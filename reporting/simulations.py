@@ -15,7 +15,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agreements import permissions
-from agreements.clauses import CALENDAR_KEYS, ClauseError, parse_clauses, to_data
+from agreements.clauses import (
+    CALENDAR_KEYS,
+    ClauseError,
+    parse_clauses,
+    parse_section,
+    sentences,
+    to_data,
+)
 from agreements.models import Agreement, AgreementVersion
 from reporting import replay, whatif
 from reporting.models import Simulation
@@ -38,6 +45,40 @@ CHANGES = {
     "pickup_deadlines_business_hours": ("handoff", "pickup_hours"),
     "calendar": ("handoff", None),
 }
+
+
+# Each change, named for people, and the clauses (by id prefix) whose sentences say what it became.
+CHANGE_WORDS = {
+    "icp_criteria": ("the ICP", "icp", ("icp.",)),
+    "temperature": ("the temperature rules", "temperature", ("temperature.marketing.", "temperature.window")),
+    "mql_threshold": ("the MQL threshold", "handoff", ("handoff.threshold",)),
+    "icp_fit_required": ("whether an MQL must fit the ICP", "handoff", ("handoff.threshold",)),
+    "pickup_deadlines_business_hours": ("the pickup deadlines", "handoff", ("handoff.pickup.",)),
+    "calendar": ("the business calendar", "handoff", ("handoff.calendar",)),
+}
+
+
+def change_names(changes: dict[str, Any]) -> str:
+    """ "the MQL threshold and the pickup deadlines" """
+    names = [CHANGE_WORDS[key][0] if key in CHANGE_WORDS else key for key in changes]
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def change_sentences(simulation: Simulation) -> list[str]:
+    """The changed clauses as the simulated version would read them."""
+    said: list[str] = []
+    for key in simulation.changes or {}:
+        if key not in CHANGE_WORDS:
+            continue
+        _, section, prefixes = CHANGE_WORDS[key]
+        try:
+            parsed = parse_section(section, (simulation.sections or {}).get(section))
+        except ClauseError:  # clauses stored by an older release: say nothing rather than fail
+            continue
+        said += [text for clause, text in sentences(section, parsed) if clause.startswith(prefixes)]
+    return list(dict.fromkeys(said))
 
 
 class SimulationError(Exception):

@@ -120,10 +120,14 @@ def test_the_version_in_force_lists_the_what_ifs_of_changes_to_it_without_a_form
     panel = _client(marketer).get(f"/reporting/versions/{active.pk}/simulation/", HTTP_HX_REQUEST="true")
     body = panel.content.decode()
     assert "What changes to v1 would have done to past leads" in body
-    assert "Changes to v1: mql_threshold" in body
+    assert "v1 with the MQL threshold changed" in body
     assert "2025-11 to 2026-10:\n      queued." in body
     assert "Simulate v1" not in body
     assert f"POST /api/v1/agreements/{draft.agreement_id}/simulations" in body
+    simulation = Simulation.objects.get()
+    page = _client(marketer).get(f"/reporting/simulations/{simulation.pk}/").content.decode()
+    assert "the clauses of v1 with the MQL threshold changed" in page
+    assert "<li>A lead becomes an MQL when its marketing temperature is hot or hotter" in page  # as simulated
 
 
 def test_a_rep_reads_the_sla_without_a_simulation_section_they_could_not_open(draft, rep, manager):
