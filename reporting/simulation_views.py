@@ -94,7 +94,7 @@ def simulate(request: HttpRequest, version_id: int) -> HttpResponse:
 
 
 def _simulation_context(request: HttpRequest, simulation: Simulation) -> dict[str, Any]:
-    results = simulation.results or {}
+    results = simulations.stored_results(simulation)
     months = results.get("months", [])
     return {
         "simulation": simulation,
@@ -124,7 +124,7 @@ def _totals(months: list[dict[str, Any]]) -> dict[str, Any]:
     rep_days = sum((m.get("reps") or 0) * (m.get("business_days") or 0) for m in months)
     pickups, late = totals["pickups"], totals["pickups_late"]
     totals["pickups_in_time"] = round(100 * (pickups - late) / pickups, 1) if pickups else None
-    totals["load_mean"] = round(totals["handoffs"] / rep_days, 2) if rep_days else None
+    totals["load_mean"] = round(totals["load_handoffs"] / rep_days, 2) if rep_days else None
     totals["load_max"] = max((m["load_max"] for m in months if m.get("load_max") is not None), default=None)
     return totals
 

@@ -310,6 +310,23 @@ def _finish(pk: int, status: str, **fields: Any) -> None:
     )
 
 
+def stored_results(simulation: Simulation) -> dict[str, Any]:
+    """The simulation's results as stored, each month's figures complete: results stored by an earlier
+    release lack the figures added since (and left out counts that stayed 0)."""
+    results = simulation.results
+    if not results:
+        return {}
+    months = [
+        {
+            **m,
+            "recorded": whatif.month_figures(m["recorded"]),
+            "simulated": whatif.month_figures(m["simulated"]),
+        }
+        for m in results.get("months", [])
+    ]
+    return {**results, "months": months}
+
+
 def results_data(results: whatif.Results) -> dict[str, Any]:
     """The results as JSON: monthly figures side by side, fidelity, the changed leads."""
 

@@ -23,6 +23,7 @@ from reporting.replay import (
     InForce,
     Outcome,
     Recorded,
+    Rules,
     RulesAt,
     Timeline,
     changes,
@@ -47,6 +48,7 @@ COUNTS = (
     "pickups_late",
     "reps",
     "business_days",
+    "load_handoffs",
 )
 
 
@@ -144,6 +146,7 @@ class Side:
         self,
         reps: dict[str, int],
         calendars: dict[str, BusinessCalendar | None],
+        zone: ZoneInfo,
         start: datetime,
         end: datetime,
     ) -> None:
@@ -156,10 +159,11 @@ class Side:
             calendar = calendars[label]
             if calendar is None:  # no clauses that month
                 continue
-            business_days = _business_days(label, calendar, start, end)
+            business_days = _business_days(label, calendar, start.astimezone(zone), end.astimezone(zone))
             month["reps"] = reps[label]
             month["business_days"] = business_days
             counts = by_month.get(label, [])
+            month["load_handoffs"] = sum(counts)
             if business_days and reps[label]:
                 month["load_mean"] = round(sum(counts) / (reps[label] * business_days), 2)
                 month["load_max"] = max((math.ceil(n / reps[label]) for n in counts), default=0)
@@ -176,9 +180,11 @@ def _clock_day(at: datetime, calendar: BusinessCalendar) -> date | None:
 
 
 def _business_days(label: str, calendar: BusinessCalendar, start: datetime, end: datetime) -> int:
+    """The month's working days within [start, end), both given in the agreement's zone (the months'),
+    whatever the calendar's."""
     year, month = int(label[:4]), int(label[5:])
-    day, days = max(date(year, month, 1), start.astimezone(calendar.tz).date()), 0
-    last = min(date(year + month // 12, month % 12 + 1, 1), end.astimezone(calendar.tz).date())
+    day, days = max(date(year, month, 1), start.date()), 0
+    last = min(date(year + month // 12, month % 12 + 1, 1), end.date())
     while day < last:
         days += int(calendar.window(day) is not None)
         day += timedelta(days=1)
@@ -210,7 +216,7 @@ def simulate(
     ):
         recorded_side.count(period, recorded)
         simulated_side.count(period, simulated)
-        _sales(period, recorded, replayed, simulated, recorded_side, simulated_side, owners)
+        _sales(period, versions, recorded, replayed, simulated, recorded_side, simulated_side, owners)
         in_period = [
             t for t in (recorded.mql_at, recorded.handoff_at, replayed.mql_at, replayed.handoff_at) if t
         ]
@@ -260,6 +266,7 @@ def _replays(
 
 def _sales(
     months: Months,
+    versions: InForce,
     recorded: Recorded,
     replayed: Outcome,
     simulated: Outcome,
@@ -270,17 +277,19 @@ def _sales(
     """The lead's handoff as sales felt it, both ways: the day it lands, and whether its real pickup
     meets the deadline. A simulated handoff at another moment keeps the rep's recorded delay."""
     label = months.of(recorded.handoff_at)
-    if label is not None and recorded.handoff_at is not None and replayed.rules:
+    if label is not None and recorded.handoff_at is not None:
         if recorded.owner:
             owners[label].add(recorded.owner)
-        recorded_side.handoff(recorded.handoff_at, replayed.rules.calendar)
+        # The version in force at the recorded handoff: the replay's may be another where it took
+        # another path. A handoff no version was in force for has no calendar and no deadline.
+        then = versions(recorded.handoff_at)
+        if then is not None:
+            recorded_side.handoff(recorded.handoff_at, then.calendar)
         if recorded.pickup_at is not None:
-            deadline = (
-                replayed.deadline
-                if (replayed.handoff_at, replayed.temperature) == (recorded.handoff_at, recorded.temperature)
-                else _deadline(recorded, replayed)
+            same = (replayed.handoff_at, replayed.temperature) == (recorded.handoff_at, recorded.temperature)
+            recorded_side.pickup(
+                label, recorded.pickup_at, replayed.deadline if same else _deadline(recorded, then)
             )
-            recorded_side.pickup(label, recorded.pickup_at, deadline)
     label = months.of(simulated.handoff_at)
     if label is not None and simulated.handoff_at is not None and simulated.rules:
         simulated_side.handoff(simulated.handoff_at, simulated.rules.calendar)
@@ -289,9 +298,8 @@ def _sales(
             simulated_side.pickup(label, picked, simulated.deadline)
 
 
-def _deadline(recorded: Recorded, replayed: Outcome) -> datetime | None:
-    """The recorded handoff's deadline under the clauses in force, where the replay took another path."""
-    rules = replayed.rules
+def _deadline(recorded: Recorded, rules: Rules | None) -> datetime | None:
+    """The recorded handoff's deadline under the clauses then in force, where the replay took another path."""
     hours = rules.clauses.handoff.pickup_hours.get(recorded.temperature or "") if rules else None
     if not hours or recorded.handoff_at is None:
         return None
@@ -320,7 +328,7 @@ def _load(
             first = datetime(int(label[:4]), int(label[5:]), 1, tzinfo=zone)
             rules = rules_of(max(first, start)) or rules_of(end - timedelta(microseconds=1))
             calendars[label] = rules.calendar if rules else None
-        side.load(reps, calendars, start, end)
+        side.load(reps, calendars, zone, start, end)
 
 
 def _changed(timeline: Timeline, said: list[str], simulated: Outcome, replayed: Outcome) -> dict[str, Any]:

@@ -128,6 +128,10 @@ class MonthFiguresSerializer(serializers.Serializer):
         "without any): the round-robin the load is spread over.",
     )
     business_days = serializers.IntegerField(help_text="Working days of the month, by the calendar.")
+    load_handoffs = serializers.IntegerField(
+        help_text="Handoffs counted by the business day their pickup clock starts (within the month): "
+        "what load_mean divides by reps × business_days."
+    )
     load_mean = serializers.FloatField(
         allow_null=True, help_text="Handoffs per rep per business day, on average."
     )
@@ -206,7 +210,7 @@ class SimulationSerializer(serializers.Serializer):
 
 
 def simulation_data(simulation: Simulation) -> dict[str, Any]:
-    results = simulation.results
+    results = simulations.stored_results(simulation) if simulation.results is not None else None
     if results is not None:
         results = {
             **results,

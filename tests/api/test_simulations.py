@@ -61,6 +61,7 @@ def test_a_simulation_is_queued_then_read_with_its_results(api, marketer, manage
         "pickups_in_time": None,
         "reps": 2,
         "business_days": 22,
+        "load_handoffs": 1,
         "load_mean": 0.02,
         "load_max": 1,
     }
@@ -133,3 +134,21 @@ def test_a_read_only_token_cannot_start_one_and_a_simulation_can_be_cancelled(ap
     cancelled = api(marketer).post(f"{url}/cancel", format="json")
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled"
+
+
+def test_results_stored_before_the_load_and_pickup_figures_read_complete(api, marketer, history):
+    from tests.reporting.test_simulation_views import OLD_RESULTS
+
+    simulation = simulations.simulation_request(
+        agreement=history, user=marketer, changes={"mql_threshold": "hot"}
+    )
+    Simulation.objects.filter(pk=simulation.pk).update(status="done", progress=1.0, results=OLD_RESULTS)
+    body = api(marketer).get(f"/api/v1/simulations/{simulation.pk}").json()
+    recorded, simulated = body["results"]["months"][0]["recorded"], body["results"]["months"][0]["simulated"]
+    assert (simulated["handoffs"], simulated["handoffs_hot"], simulated["mqls_icp"]) == (1, 0, 0)
+    assert (recorded["pickups"], recorded["pickups_in_time"], recorded["load_mean"], recorded["reps"]) == (
+        0,
+        None,
+        None,
+        0,
+    )

@@ -136,3 +136,31 @@ def test_a_rep_reads_the_sla_without_a_simulation_section_they_could_not_open(dr
     assert 'id="simulation"' not in _client(rep).get(path).content.decode()
     assert _client(rep).get(f"/reporting/versions/{active.pk}/simulation/").status_code == 403
     assert 'id="simulation"' in _client(manager).get(path).content.decode()
+
+
+def test_results_stored_before_the_load_and_pickup_figures_still_show(draft, marketer):
+    simulation = simulations.simulation_request(agreement=draft.agreement, user=marketer, version=draft)
+    Simulation.objects.filter(pk=simulation.pk).update(status="done", progress=1.0, results=OLD_RESULTS)
+    page = _client(marketer).get(f"/reporting/simulations/{simulation.pk}/")
+    assert page.status_code == 200
+    assert "<title>Oct 2026, simulated: 1 lead</title>" in page.content.decode()
+    # No load was counted then: its chart says so rather than drawing a 0.
+    assert (
+        "Most handoffs a rep gets in a day, recorded: no figures from Oct 2026 to Oct 2026."
+        in page.content.decode()
+    )
+
+
+# As a release before the load and pickup figures stored them: counts that stayed 0 left out.
+OLD_RESULTS = {
+    "months": [
+        {
+            "month": "2026-10",
+            "recorded": {"mqls": 2, "mqls_icp": 2, "handoffs": 2, "handoffs_warm": 1, "handoffs_hot": 1},
+            "simulated": {"mqls": 1, "handoffs": 1},
+        }
+    ],
+    "fidelity": {"share": 1.0, "leads": 2, "reproduced": 2, "mismatches": []},
+    "changed_leads": 0,
+    "changed": [],
+}
