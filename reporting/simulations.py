@@ -200,6 +200,12 @@ def simulation_request(
             raise SimulationError(
                 {f"version.{path}": messages for path, messages in exc.errors.items()}
             ) from exc
+    # The same replay still waiting or running answers for this one: a double click, a retried request.
+    for other in Simulation.objects.filter(
+        agreement=agreement, version=version, start=start, end=end, status__in=(Status.QUEUED, Status.RUNNING)
+    ).order_by("-pk"):
+        if (other.changes, other.sections) == (changes or {}, sections):
+            return other
     simulation = Simulation.objects.create(
         agreement=agreement,
         version=version,

@@ -170,3 +170,18 @@ def test_a_run_that_fails_says_why(demo, queued):
     simulation.refresh_from_db()
     assert simulation.status == "failed"
     assert simulation.error.startswith("ClauseError")
+
+
+def test_the_same_request_while_one_waits_gets_that_one(demo, queued, django_capture_on_commit_callbacks):
+    ask = {"agreement": demo, "user": _marketer(), "changes": {"mql_threshold": "hot"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        first = simulations.simulation_request(**ask)
+        again = simulations.simulation_request(**ask)
+        other = simulations.simulation_request(**{**ask, "changes": {"mql_threshold": "warm"}})
+    assert again.pk == first.pk
+    assert other.pk != first.pk
+    assert queued == [first.pk, other.pk]  # queued once each
+    assert simulations.simulation_run(first.pk) == "done"
+    with django_capture_on_commit_callbacks(execute=True):
+        after = simulations.simulation_request(**ask)  # a finished one is not reused: the data moved on
+    assert after.pk not in (first.pk, other.pk)
