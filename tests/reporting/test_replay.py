@@ -180,3 +180,42 @@ def test_deadline_pressure_counts_the_real_pickups_late_under_each_sides_deadlin
         tz="UTC",
     )
     assert shorter.simulated["2026-11"]["pickups_late"] == 2
+
+
+def test_a_recorded_pickup_is_late_by_the_deadline_of_the_version_it_was_handed_off_under(
+    pipeline, marketer, marketing_approver, manager
+):
+    from agreements import services as agreement_services
+    from tests import factories
+
+    pipeline.versions.update(effective_from=NOW - timedelta(days=60))
+    handed = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # Monday, 10:00 in Warsaw; v1 gives a hot lead 1 h
+    lead = make_lead(external_id="moved", now=handed, activities=HOT)
+    services.lead_accept(lead=lead, actor=Actor.of(lead.owner), now=handed + timedelta(minutes=90))
+    v2 = agreement_services.version_create_draft(agreement=pipeline, actor=marketer)
+    handoff = v2.section_map["handoff"]
+    agreement_services.version_update_section(
+        version=v2,
+        key="handoff",
+        data={**handoff.data, "pickup_hours": {**handoff.data["pickup_hours"], "hot": 4}},
+        prose="",
+        actor=marketer,
+    )
+    factories.activate(v2, author=marketer, marketing_approver=marketing_approver, sales_approver=manager)
+    # A CRM then shrinks the company: replayed with its data now, the lead never goes to sales, and the
+    # replay's last evaluation is under v2. The recorded pickup was still late under v1.
+    services.lead_upsert(
+        external_id="moved",
+        data={"company_employees": 10},
+        actor=Actor.system(),
+        now=NOW + timedelta(hours=1),
+    )
+    results = whatif.simulate(
+        agreement_id=pipeline.pk,
+        rules_at=simulation.in_force(pipeline.pk),
+        start=datetime(2026, 11, 1, tzinfo=UTC),
+        end=NOW + timedelta(hours=2),
+        tz="UTC",
+    )
+    assert results.mismatches == {"data_changed": 1}
+    assert (results.recorded["2026-11"]["pickups"], results.recorded["2026-11"]["pickups_late"]) == (1, 1)
