@@ -402,7 +402,13 @@ def changes(simulated: Outcome, replayed: Outcome) -> list[str]:
             )
         if simulated.temperature != replayed.temperature:
             out.append(f"is handed off {simulated.temperature} instead of {replayed.temperature}")
-        if simulated.deadline != replayed.deadline:
+        # The same moment, hours and calendar make the same deadline: no business-hours arithmetic.
+        alike = (
+            simulated.handoff_at == replayed.handoff_at
+            and simulated.pickup_hours == replayed.pickup_hours
+            and (simulated.rules and simulated.rules.calendar) == (replayed.rules and replayed.rules.calendar)
+        )
+        if not alike and simulated.deadline != replayed.deadline:
             if simulated.deadline and replayed.deadline:
                 later = simulated.deadline > replayed.deadline
                 out.append(f"has {'a later' if later else 'an earlier'} pickup deadline")

@@ -137,10 +137,12 @@ class Side:
         if day is not None:
             self.days[day] += 1
 
-    def pickup(self, label: str, picked: datetime, deadline: datetime | None) -> None:
+    def pickup(
+        self, label: str, handed: datetime, picked: datetime, hours: float | None, rules: Rules | None
+    ) -> None:
         month = self.figures[label]
         month["pickups"] += 1
-        month["pickups_late"] += int(deadline is not None and picked > deadline)
+        month["pickups_late"] += int(_late(handed, picked, hours, rules))
 
     def load(
         self,
@@ -285,25 +287,31 @@ def _sales(
         then = versions(recorded.handoff_at)
         if then is not None:
             recorded_side.handoff(recorded.handoff_at, then.calendar)
-        if recorded.pickup_at is not None:
-            same = (replayed.handoff_at, replayed.temperature) == (recorded.handoff_at, recorded.temperature)
-            recorded_side.pickup(
-                label, recorded.pickup_at, replayed.deadline if same else _deadline(recorded, then)
-            )
+        if recorded.pickup_at is not None and then is not None:
+            hours = then.clauses.handoff.pickup_hours.get(recorded.temperature or "")
+            recorded_side.pickup(label, recorded.handoff_at, recorded.pickup_at, hours, then)
+        elif recorded.pickup_at is not None:
+            recorded_side.pickup(label, recorded.handoff_at, recorded.pickup_at, None, None)
     label = months.of(simulated.handoff_at)
     if label is not None and simulated.handoff_at is not None and simulated.rules:
         simulated_side.handoff(simulated.handoff_at, simulated.rules.calendar)
         if recorded.pickup_at is not None and recorded.handoff_at is not None:
             picked = simulated.handoff_at + (recorded.pickup_at - recorded.handoff_at)
-            simulated_side.pickup(label, picked, simulated.deadline)
+            simulated_side.pickup(
+                label, simulated.handoff_at, picked, simulated.pickup_hours, simulated.rules
+            )
 
 
-def _deadline(recorded: Recorded, rules: Rules | None) -> datetime | None:
-    """The recorded handoff's deadline under the clauses then in force, where the replay took another path."""
-    hours = rules.clauses.handoff.pickup_hours.get(recorded.temperature or "") if rules else None
-    if not hours or recorded.handoff_at is None:
-        return None
-    return deadline(recorded.handoff_at, hours, rules.calendar)
+def _late(handed: datetime, picked: datetime, hours: float | None, rules: Rules | None) -> bool:
+    """Picked up after the deadline `hours` of business time from the handoff gives (none: never late)."""
+    if not hours or rules is None:
+        return False
+    # Business time never runs faster than the clock: picked up within the hours by the clock is in
+    # time, with no calendar to consult (most pickups).
+    if picked - handed <= timedelta(minutes=round(hours * 60)):
+        return False
+    due = deadline(handed, hours, rules.calendar)
+    return due is not None and picked > due
 
 
 def _load(
