@@ -45,7 +45,6 @@ SNAPSHOT_FIELDS = (  # in LeadSnapshot's order: _chunk passes them by position
     "company_country",
     "job_title",
 )
-TEMPERATURES = ("cold", "warm", "hot")
 PIPELINE = (Kind.UPDATED, Kind.EVALUATED, Kind.HANDED_OFF)
 PICKUPS = (Kind.ACCEPTED, Kind.REJECTED)
 # Why a replay of the versions in force can differ from the record, in the words the results give.
@@ -133,11 +132,11 @@ class Outcome:
     def deadline(self) -> datetime | None:
         if self.handoff_at is None or not self.pickup_hours or self.rules is None:
             return None
-        return deadline(self.handoff_at, self.pickup_hours, self.rules.calendar)
+        return pickup_deadline(self.handoff_at, self.pickup_hours, self.rules.calendar)
 
 
 @lru_cache(maxsize=1024)
-def deadline(start: datetime, hours: float, calendar: BusinessCalendar) -> datetime | None:
+def pickup_deadline(start: datetime, hours: float, calendar: BusinessCalendar) -> datetime | None:
     """The pickup deadline of a handoff at `start`, None if the calendar has no time for it. Cached: a
     lead's two replays mostly hand it off at the same moment with the same hours."""
     try:
@@ -285,13 +284,17 @@ def of_leads(ids: list[int], end: datetime) -> dict[int, Timeline]:
 
 
 def _rows(values: QuerySet) -> list[tuple]:
-    """A values_list's rows. On PostgreSQL they are read with psycopg's own timestamp loader (its C
-    one): Django's, written in Python, takes most of the time of reading a year of activities."""
+    """A values_list's rows, through `fetch` on PostgreSQL."""
     if connection.vendor != "postgresql":
         return list(values)
+    return fetch(*values.query.sql_with_params())
+
+
+def fetch(sql: str, params: Any) -> list[tuple]:
+    """A PostgreSQL query's rows, read with psycopg's own timestamp loader (its C one): Django's,
+    written in Python, takes most of the time of reading a year of activities."""
     from psycopg.types.datetime import TimestamptzLoader  # only installed with PostgreSQL support
 
-    sql, params = values.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
         cursor.execute(sql, params)

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import connection
 
 from agreements.clauses import TEMPERATURES, Clauses, Icp
 from agreements.evaluation import LeadSnapshot, fits_icp
-from reporting.replay import Fixed, InForce, Outcome, Recorded, Rules, RulesAt, Timeline, chunks
+from reporting.replay import Fixed, InForce, Outcome, Recorded, Rules, RulesAt, Timeline, chunks, fetch
 
 SIMULATED = "s"
 IN_FORCE = "f"
@@ -128,17 +128,13 @@ FROM d GROUP BY lead_id
         return f"CASE {' '.join(whens)} ELSE -1 END"
 
     def groups(self, ids: list[int], end: datetime) -> dict[int, dict[tuple[str, int | None], Group]]:
-        from psycopg.types.datetime import TimestamptzLoader  # PostgreSQL only, as is this path
-
         out: dict[int, dict[tuple[str, int | None], Group]] = {}
-        with connection.cursor() as cursor:
-            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-            # The chunk's id range (its leads are a run of the period's, in id order): the rows of the
-            # few leads in it that are not the period's cost less than sending thousands of ids, and
-            # the range lets the planner read the activities by index, not hash the whole table.
-            cursor.execute(self.sql, {**self.params, "first": ids[0], "last": ids[-1], "end": end})
-            for lead_id, side, version, first, last, mql_at, rank in cursor.fetchall():
-                out.setdefault(lead_id, {})[(side, version)] = Group(first, last, mql_at, rank)
+        # The chunk's id range (its leads are a run of the period's, in id order): the rows of the few
+        # leads in it that are not the period's cost less than sending thousands of ids, and the range
+        # lets the planner read the activities by index, not hash the whole table.
+        rows = fetch(self.sql, {**self.params, "first": ids[0], "last": ids[-1], "end": end})
+        for lead_id, side, version, first, last, mql_at, rank in rows:
+            out.setdefault(lead_id, {})[(side, version)] = Group(first, last, mql_at, rank)
         return out
 
 
@@ -222,30 +218,14 @@ def _outcome(
     fits = {v: fit(rules_of[v].clauses.icp) for v in known}
     mqls = sorted((g.mql_at, v) for v, g in known.items() if g.mql_at is not None)
     mql_at, mql_fit = (mqls[0][0], fits[mqls[0][1]]) if mqls else (None, None)
-    for at, v in mqls:
-        rules = rules_of[v]
-        if fits[v] or not rules.clauses.handoff.icp_fit_required:
-            temperature = TEMPERATURES[known[v].rank]
-            return Outcome(
-                mql_at,
-                mql_fit,
-                handoff_at=at,
-                temperature=temperature,
-                icp_fit=fits[v],
-                pickup_hours=rules.clauses.handoff.pickup_hours.get(temperature),
-                rules=rules,
-                decided_at=at,
-                unversioned=unversioned is not None and unversioned.first < at,
-            )
-    last = max(known, key=lambda v: known[v].last)
-    return Outcome(
-        mql_at,
-        mql_fit,
-        icp_fit=fits[last],
-        rules=rules_of[last],
-        decided_at=known[last].last,
-        unversioned=unversioned is not None,
-    )
+    # The handoff is the first MQL moment of clauses that let it go to sales; without one, the lead's
+    # last moment decided. Either is that one set of clauses' outcome, with the lead's first MQL moment.
+    handed = [v for _, v in mqls if fits[v] or not rules_of[v].clauses.handoff.icp_fit_required]
+    deciding = handed[0] if handed else max(known, key=lambda v: known[v].last)
+    outcome = _one(known[deciding], rules_of[deciding], fits[deciding])
+    at = outcome.handoff_at
+    late_unversioned = unversioned is not None and (at is None or unversioned.first < at)
+    return replace(outcome, mql_at=mql_at, mql_icp_fit=mql_fit, unversioned=late_unversioned)
 
 
 def _one(group: Group, rules: Rules, fits: bool) -> Outcome:

@@ -27,11 +27,11 @@ from reporting.replay import (
     RulesAt,
     Timeline,
     changes,
-    deadline,
     explain,
     in_force,
     mismatch,
     of_leads,
+    pickup_deadline,
     timelines,
 )
 from reporting.replay import replay as replay_lead
@@ -96,12 +96,13 @@ class Months:
     """The period's months, and which one an instant falls in (None: outside the period)."""
 
     def __init__(self, start: datetime, end: datetime, tz: str) -> None:
-        zone = ZoneInfo(tz)
+        self.zone = ZoneInfo(tz)
         self.labels = month_labels(start, end, tz)
+        # Where each month starts within the period (the first one at its start).
+        self.firsts = [max(start, datetime(int(m[:4]), int(m[5:]), 1, tzinfo=self.zone)) for m in self.labels]
+        self.period = (start, end)
         # As POSIX timestamps: comparing datetimes of two zones asks both for their offsets each time.
-        self.bounds = [
-            max(start, datetime(int(m[:4]), int(m[5:]), 1, tzinfo=zone)).timestamp() for m in self.labels
-        ]
+        self.bounds = [first.timestamp() for first in self.firsts]
         self.start, self.end = start.timestamp(), end.timestamp()
 
     def of(self, at: datetime | None) -> str | None:
@@ -236,18 +237,7 @@ def simulate(
                 kept.append((timeline.lead_id, said, simulated, replayed))
         if progress is not None and n % every == 0:
             progress(n)
-    _load(
-        results,
-        agreement_id,
-        ZoneInfo(tz),
-        start,
-        end,
-        versions,
-        rules_at,
-        owners,
-        recorded_side,
-        simulated_side,
-    )
+    _load(period, agreement_id, versions, rules_at, owners, recorded_side, simulated_side)
     # The few changed leads shown are explained clause by clause, from their whole timelines.
     whole = of_leads([lead_id for lead_id, *_ in kept], end)
     results.changed = [_changed(whole[lead_id], *rest) for lead_id, *rest in kept]
@@ -287,11 +277,9 @@ def _sales(
         then = versions(recorded.handoff_at)
         if then is not None:
             recorded_side.handoff(recorded.handoff_at, then.calendar)
-        if recorded.pickup_at is not None and then is not None:
-            hours = then.clauses.handoff.pickup_hours.get(recorded.temperature or "")
+        if recorded.pickup_at is not None:
+            hours = then.clauses.handoff.pickup_hours.get(recorded.temperature or "") if then else None
             recorded_side.pickup(label, recorded.handoff_at, recorded.pickup_at, hours, then)
-        elif recorded.pickup_at is not None:
-            recorded_side.pickup(label, recorded.handoff_at, recorded.pickup_at, None, None)
     label = months.of(simulated.handoff_at)
     if label is not None and simulated.handoff_at is not None and simulated.rules:
         simulated_side.handoff(simulated.handoff_at, simulated.rules.calendar)
@@ -310,16 +298,13 @@ def _late(handed: datetime, picked: datetime, hours: float | None, rules: Rules 
     # time, with no calendar to consult (most pickups).
     if picked - handed <= timedelta(minutes=round(hours * 60)):
         return False
-    due = deadline(handed, hours, rules.calendar)
+    due = pickup_deadline(handed, hours, rules.calendar)
     return due is not None and picked > due
 
 
 def _load(
-    results: Results,
+    period: Months,
     agreement_id: int,
-    zone: ZoneInfo,
-    start: datetime,
-    end: datetime,
     versions: RulesAt,
     rules_at: RulesAt,
     owners: dict[str, set[str]],
@@ -330,13 +315,13 @@ def _load(
     # on the sales team's reps available now.
     now_reps = available_reps(Agreement.objects.get(pk=agreement_id)).count()
     reps = {m: len(names) or now_reps for m, names in owners.items()}
+    start, end = period.period
     for side, rules_of in ((recorded_side, versions), (simulated_side, rules_at)):
         calendars = {}
-        for label in results.months:
-            first = datetime(int(label[:4]), int(label[5:]), 1, tzinfo=zone)
-            rules = rules_of(max(first, start)) or rules_of(end - timedelta(microseconds=1))
+        for label, first in zip(period.labels, period.firsts, strict=True):
+            rules = rules_of(first) or rules_of(end - timedelta(microseconds=1))
             calendars[label] = rules.calendar if rules else None
-        side.load(reps, calendars, zone, start, end)
+        side.load(reps, calendars, period.zone, start, end)
 
 
 def _changed(timeline: Timeline, said: list[str], simulated: Outcome, replayed: Outcome) -> dict[str, Any]:

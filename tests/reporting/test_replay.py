@@ -122,6 +122,14 @@ def test_a_lead_whose_company_a_crm_corrected_is_the_one_mismatch_and_says_so(pi
     assert results.mismatches == {"data_changed": 1}
 
 
+NOVEMBER = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _november(agreement: Agreement, rules_at, end: datetime = NOW) -> whatif.Results:
+    """This November's leads of `agreement` (up to `end`), replayed under `rules_at`, months in UTC."""
+    return whatif.simulate(agreement_id=agreement.pk, rules_at=rules_at, start=NOVEMBER, end=end, tz="UTC")
+
+
 def _hot_pickup(hours: float, agreement: Agreement) -> Rules:
     clauses = agreement.versions.get(status="active").clauses
     longer = {**clauses.handoff.pickup_hours, "hot": hours}
@@ -137,13 +145,7 @@ def test_the_load_on_sales_is_the_round_robin_of_each_business_day(pipeline):
         make_lead(external_id=f"mon{n}", now=at, activities=HOT)
     make_lead(external_id="tue", now=monday + timedelta(days=1), activities=HOT)
     make_lead(external_id="sun", now=monday - timedelta(days=1), activities=HOT)
-    results = whatif.simulate(
-        agreement_id=pipeline.pk,
-        rules_at=simulation.in_force(pipeline.pk),
-        start=datetime(2026, 11, 1, tzinfo=UTC),
-        end=datetime(2026, 11, 18, tzinfo=UTC),
-        tz="UTC",
-    )
+    results = _november(pipeline, simulation.in_force(pipeline.pk), end=datetime(2026, 11, 18, tzinfo=UTC))
     november = results.recorded["2026-11"]
     assert november["handoffs"] == 5
     assert november["reps"] == 2  # the two reps the round-robin gave them to
@@ -160,25 +162,13 @@ def test_deadline_pressure_counts_the_real_pickups_late_under_each_sides_deadlin
         lead = make_lead(external_id=name, now=handed, activities=HOT)
         assert lead.status == "handed_off"
         services.lead_accept(lead=lead, actor=Actor.of(lead.owner), now=handed + taken)
-    results = whatif.simulate(
-        agreement_id=pipeline.pk,
-        rules_at=simulation.fixed(_hot_pickup(2.0, pipeline)),
-        start=datetime(2026, 11, 1, tzinfo=UTC),
-        end=NOW,
-        tz="UTC",
-    )
+    results = _november(pipeline, simulation.fixed(_hot_pickup(2.0, pipeline)))
     recorded, simulated = results.recorded["2026-11"], results.simulated["2026-11"]
     assert (recorded["pickups"], recorded["pickups_late"]) == (2, 1)  # an hour to pick a hot lead up
     assert (simulated["pickups"], simulated["pickups_late"]) == (2, 0)  # two hours
     assert whatif.month_figures(recorded)["pickups_in_time"] == 50.0
     assert whatif.month_figures(simulated)["pickups_in_time"] == 100.0
-    shorter = whatif.simulate(
-        agreement_id=pipeline.pk,
-        rules_at=simulation.fixed(_hot_pickup(0.25, pipeline)),
-        start=datetime(2026, 11, 1, tzinfo=UTC),
-        end=NOW,
-        tz="UTC",
-    )
+    shorter = _november(pipeline, simulation.fixed(_hot_pickup(0.25, pipeline)))
     assert shorter.simulated["2026-11"]["pickups_late"] == 2
 
 
@@ -210,12 +200,6 @@ def test_a_recorded_pickup_is_late_by_the_deadline_of_the_version_it_was_handed_
         actor=Actor.system(),
         now=NOW + timedelta(hours=1),
     )
-    results = whatif.simulate(
-        agreement_id=pipeline.pk,
-        rules_at=simulation.in_force(pipeline.pk),
-        start=datetime(2026, 11, 1, tzinfo=UTC),
-        end=NOW + timedelta(hours=2),
-        tz="UTC",
-    )
+    results = _november(pipeline, simulation.in_force(pipeline.pk), end=NOW + timedelta(hours=2))
     assert results.mismatches == {"data_changed": 1}
     assert (results.recorded["2026-11"]["pickups"], results.recorded["2026-11"]["pickups_late"]) == (1, 1)

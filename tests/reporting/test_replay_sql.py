@@ -109,8 +109,10 @@ def random_history(rng: random.Random, leads: int) -> None:
 @pytest.mark.parametrize("seed", range(8))
 def test_the_sql_replay_decides_every_lead_as_the_evaluation_module_does(pipeline, seed):
     rng = random.Random(seed)
-    # The version came into force inside the period: the leads' first moments had none.
-    pipeline.versions.update(effective_from=START + timedelta(days=rng.randint(0, 60)))
+    # The version came into force inside the period: the leads' first moments had none. For half the
+    # seeds it also left force before the end, so later moments have none either.
+    until = NOW - timedelta(days=rng.randint(5, 60)) if seed % 2 else None
+    pipeline.versions.update(effective_from=START + timedelta(days=rng.randint(0, 60)), effective_until=until)
     random_history(rng, leads=25)
     versions = replay.in_force(pipeline.pk)
     for _ in range(3):
