@@ -259,18 +259,24 @@ def chunks(
 ) -> Iterator[list[tuple[Timeline, Recorded]]]:
     """The same, a list per chunk; without `activities`, the timelines know none (replay_sql counts them
     in the database)."""
-    leads = (
-        _leads(agreement_id, start, end)
-        .order_by("pk")
-        .values_list("pk", "external_id", "created_at", "mql_at", "icp_fit", *SNAPSHOT_FIELDS)
-    )
+    leads = period_leads(agreement_id, start, end)
     after = 0
     while True:
-        rows = _rows(leads.filter(pk__gt=after)[:size])
+        rows = read_rows(leads.filter(pk__gt=after)[:size])
         if not rows:
             return
         after = rows[-1][0]
         yield list(_chunk(rows, end, activities))
+
+
+def period_leads(agreement_id: int, start: datetime, end: datetime) -> QuerySet:
+    """The period's leads in id order, as rows: id, external id, sent, MQL moment, ICP fit, then
+    SNAPSHOT_FIELDS."""
+    return (
+        _leads(agreement_id, start, end)
+        .order_by("pk")
+        .values_list("pk", "external_id", "created_at", "mql_at", "icp_fit", *SNAPSHOT_FIELDS)
+    )
 
 
 def of_leads(ids: list[int], end: datetime) -> dict[int, Timeline]:
@@ -280,10 +286,11 @@ def of_leads(ids: list[int], end: datetime) -> dict[int, Timeline]:
     leads = Lead.objects.filter(pk__in=ids).values_list(
         "pk", "external_id", "created_at", "mql_at", "icp_fit", *SNAPSHOT_FIELDS
     )
-    return {timeline.lead_id: timeline for timeline, _ in _chunk(_rows(leads), end, True, contiguous=False)}
+    whole = _chunk(read_rows(leads), end, True, contiguous=False)
+    return {timeline.lead_id: timeline for timeline, _ in whole}
 
 
-def _rows(values: QuerySet) -> list[tuple]:
+def read_rows(values: QuerySet) -> list[tuple]:
     """A values_list's rows, through `fetch` on PostgreSQL."""
     if connection.vendor != "postgresql":
         return list(values)
@@ -319,7 +326,7 @@ def _chunk(
         .order_by("lead_id", "created_at", "occurred_at", "pk")
         .values_list("lead_id", "created_at", "type", "occurred_at")
     )
-    for lead_id, stored, kind, occurred in _rows(activities) if with_activities else ():
+    for lead_id, stored, kind, occurred in read_rows(activities) if with_activities else ():
         if lead_id in lines:
             lines[lead_id].arrivals.append((stored, kind, occurred))
     events = (
@@ -336,7 +343,7 @@ def _chunk(
     pickups: dict[int, datetime] = {}
     icp: dict[int, bool | None] = {}  # as the latest evaluation before the handoff found it
     mql_icp: dict[int, bool | None] = {}  # as the evaluation that made the lead an MQL found it
-    for lead_id, kind, at, details, number in _rows(events):
+    for lead_id, kind, at, details, number in read_rows(events):
         if lead_id not in lines:
             continue
         if kind == Kind.UPDATED:

@@ -12,16 +12,29 @@ clauses, that this path and the evaluation module (reporting.replay.replay) deci
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
 from agreements.clauses import TEMPERATURES, Clauses, Icp
 from agreements.evaluation import LeadSnapshot, fits_icp
-from reporting.replay import Fixed, InForce, Outcome, Recorded, Rules, RulesAt, Timeline, chunks, fetch
+from reporting.replay import (
+    Fixed,
+    InForce,
+    Outcome,
+    Recorded,
+    Rules,
+    RulesAt,
+    Timeline,
+    fetch,
+    period_leads,
+    read_rows,
+)
 
 SIMULATED = "s"
 IN_FORCE = "f"
@@ -127,15 +140,51 @@ FROM d GROUP BY lead_id
             whens.append(f"WHEN {' AND '.join(met)} THEN {rank}")
         return f"CASE {' '.join(whens)} ELSE -1 END"
 
-    def groups(self, ids: list[int], end: datetime) -> dict[int, dict[tuple[str, int | None], Group]]:
+    def groups(self, bounds: dict[str, object]) -> dict[int, dict[tuple[str, int | None], Group]]:
+        """Of the leads with ids from `first` to `last`, moments before `end`."""
         out: dict[int, dict[tuple[str, int | None], Group]] = {}
-        # The chunk's id range (its leads are a run of the period's, in id order): the rows of the few
-        # leads in it that are not the period's cost less than sending thousands of ids, and the range
-        # lets the planner read the activities by index, not hash the whole table.
-        rows = fetch(self.sql, {**self.params, "first": ids[0], "last": ids[-1], "end": end})
-        for lead_id, side, version, first, last, mql_at, rank in rows:
+        for lead_id, side, version, first, last, mql_at, rank in fetch(self.sql, {**self.params, **bounds}):
             out.setdefault(lead_id, {})[(side, version)] = Group(first, last, mql_at, rank)
         return out
+
+
+# What the pipeline recorded of each lead of an id range (reporting.replay._chunk reads the same from the
+# events one by one): its first handoff, the first pickup after it, the ICP fit of the latest evaluation
+# before it and of the evaluation at the MQL moment (as JSON text: 'null' when the key is missing, NULL
+# when there was no such evaluation), and the moments a CRM updated it.
+RECORDED = """
+WITH e AS (
+    SELECT lead_id, kind, at, id, details, sla_version_id FROM leads_leadevent
+    WHERE lead_id BETWEEN %(first)s AND %(last)s AND at < %(end)s
+      AND kind IN (%(updated)s, %(evaluated)s, %(handed_off)s, %(accepted)s, %(rejected)s)
+), h AS (
+    SELECT DISTINCT ON (lead_id) lead_id, at, id, details, sla_version_id FROM e
+    WHERE kind = %(handed_off)s ORDER BY lead_id, at, id
+)
+SELECT e.lead_id, h.at, h.details->>'temperature', v.number, h.details->>'owner',
+    min(e.at) FILTER (WHERE e.kind IN (%(accepted)s, %(rejected)s) AND (e.at, e.id) > (h.at, h.id)),
+    (array_agg(coalesce((e.details->'icp_fit')::text, 'null') ORDER BY e.at DESC, e.id DESC)
+        FILTER (WHERE e.kind = %(evaluated)s AND (h.id IS NULL OR (e.at, e.id) < (h.at, h.id))))[1],
+    (array_agg(coalesce((e.details->'icp_fit')::text, 'null') ORDER BY e.at DESC, e.id DESC)
+        FILTER (WHERE e.kind = %(evaluated)s AND (h.id IS NULL OR (e.at, e.id) < (h.at, h.id))
+                AND e.at = l.mql_at))[1],
+    array_agg(e.at ORDER BY e.at, e.id) FILTER (WHERE e.kind = %(updated)s)
+FROM e JOIN leads_lead l ON l.id = e.lead_id
+LEFT JOIN h ON h.lead_id = e.lead_id
+LEFT JOIN agreements_agreementversion v ON v.id = h.sla_version_id
+GROUP BY e.lead_id, h.at, h.id, h.details, v.number
+"""
+KINDS = {kind: kind for kind in ("updated", "evaluated", "handed_off", "accepted", "rejected")}
+JSON = {"true": True, "false": False, "null": None}
+
+
+@dataclass
+class Chunk:
+    """A run of the period's leads in id order, with their record and their groups."""
+
+    leads: list[tuple]
+    recorded: dict[int, tuple]
+    groups: dict[int, dict[tuple[str, int | None], Group]]
 
 
 def replays(
@@ -146,59 +195,109 @@ def replays(
     activities, which stayed in the database)."""
     compiled = Compiled(versions, simulated.rules)
     by_number = {rules.version: rules for _, _, rules in versions.spans}
-    # A lead's ICP fit is asked once per distinct ICP: a simulation mostly keeps the one in force.
-    icps: list[Icp] = []
-    for rules in [*by_number.values(), simulated.rules]:
-        if rules.clauses.icp not in icps:
-            icps.append(rules.clauses.icp)
-    parts = chunks(agreement_id, start, end, size, activities=False)
+    period = period_leads(agreement_id, start, end)
+    fit = Fits([*by_number.values(), simulated.rules])
 
-    def leads(part: list[tuple[Timeline, Recorded]], groups: dict) -> Iterator:
-        for timeline, recorded in part:
-            lead = groups.get(timeline.lead_id, {})
-            in_force = {v: g for (side, v), g in lead.items() if side == IN_FORCE}
-            mine = lead.get((SIMULATED, None))
-            fits: dict[int, bool] = {}
+    def read(after: int) -> Chunk | None:
+        leads = read_rows(period.filter(pk__gt=after)[:size])
+        if not leads:
+            return None
+        # The chunk's id range (its leads are a run of the period's, in id order): the rows of the few
+        # leads in it that are not the period's cost less than sending thousands of ids, and the range
+        # lets the planner read activities and events by index, not hash whole tables.
+        bounds = {"first": leads[0][0], "last": leads[-1][0], "end": end}
+        recorded = {row[0]: row[1:] for row in fetch(RECORDED, {**bounds, **KINDS})}
+        return Chunk(leads, recorded, compiled.groups(bounds))
 
-            def fit(icp: Icp, snapshot: LeadSnapshot = timeline.snapshot, fits: dict = fits) -> bool:
-                index = icps.index(icp)
-                if index not in fits:
-                    fits[index] = fits_icp(snapshot, icp)
-                return fits[index]
-
+    def lines(chunk: Chunk) -> Iterator[tuple[Timeline, Recorded, Outcome, Outcome]]:
+        for pk, external_id, created_at, mql_at, lead_fit, *snapshot in chunk.leads:
+            employees, revenue, industry, country, title = snapshot
+            lead = LeadSnapshot(employees, revenue, industry or "", country or "", title or "")
+            handoff_at, temperature, number, owner, pickup_at, icp, mql_icp, updates = chunk.recorded.get(
+                pk, NOTHING
+            )
+            if mql_at is not None and mql_at >= end:
+                mql_at = None  # as of the period's end: a lead that became an MQL after was not one then
+            recorded = Recorded(
+                mql_at,
+                (lead_fit if mql_icp is None else _json(mql_icp)) if mql_at else None,
+                handoff_at,
+                temperature,
+                (lead_fit if icp is None else _json(icp)) if handoff_at else None,
+                number,
+                owner,
+                pickup_at,
+            )
+            groups = chunk.groups.get(pk, {})
+            in_force = {v: g for (side, v), g in groups.items() if side == IN_FORCE}
+            mine = groups.get((SIMULATED, None))
+            fits = fit.of(lead)
             yield (
-                timeline,
+                Timeline(pk, external_id, lead, created_at, updates=updates or []),
                 recorded,
-                _outcome(in_force, by_number, fit),
-                _outcome({0: mine}, {0: simulated.rules}, fit) if mine else Outcome(),
+                _outcome(in_force, by_number, fits),
+                _outcome({0: mine}, {0: simulated.rules}, fits) if mine else Outcome(),
             )
 
     if connection.in_atomic_block:
         # What the caller's transaction wrote is visible to this connection only: one query at a time.
-        for part in parts:
-            yield from leads(part, compiled.groups(_ids(part), end))
+        after = 0
+        while (chunk := read(after)) is not None:
+            after = chunk.leads[-1][0]
+            yield from lines(chunk)
         return
-    # The database counts the next chunk (in a connection of its own) while Python reads this one.
+    # The database reads and counts the next chunk (in a connection of its own) while Python goes through
+    # this one.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-sql") as pool:
         try:
-            pending = None
-            for part in parts:
-                counting = pool.submit(compiled.groups, _ids(part), end)
-                if pending is not None:
-                    yield from leads(pending[0], pending[1].result())
-                pending = (part, counting)
-            if pending is not None:
-                yield from leads(pending[0], pending[1].result())
+            pending = pool.submit(read, 0)
+            while (chunk := pending.result()) is not None:
+                pending = pool.submit(read, chunk.leads[-1][0])
+                yield from lines(chunk)
         finally:
             pool.submit(_close)
 
 
+NOTHING = (None,) * 8  # a lead without pipeline events: nothing recorded
+
+
+def _json(text: str) -> Any:
+    return JSON[text] if text in JSON else json.loads(text)
+
+
+class Fits:
+    """A lead's ICP fit under each distinct ICP of the clauses replayed, asked once per lead and ICP. Leads
+    alike in the fields an ICP reads fit it alike: the answers are kept by those fields' values."""
+
+    LIMIT = 100_000  # answers kept per ICP before starting over (bounded memory)
+
+    def __init__(self, rules: list[Rules]) -> None:
+        self.icps: list[Icp] = []
+        self.index: dict[int, int] = {}  # id of each rules' ICP: its distinct one's index
+        for one in rules:
+            if one.clauses.icp not in self.icps:
+                self.icps.append(one.clauses.icp)
+            self.index[id(one.clauses.icp)] = self.icps.index(one.clauses.icp)
+        self.fields = [tuple(dict.fromkeys(c.field for c in icp.criteria)) for icp in self.icps]
+        self.known: list[dict[tuple, bool]] = [{} for _ in self.icps]
+
+    def of(self, lead: LeadSnapshot) -> Callable[[Icp], bool]:
+        def fit(icp: Icp) -> bool:
+            index = self.index[id(icp)]
+            key = tuple(getattr(lead, name) for name in self.fields[index])
+            known = self.known[index]
+            answer = known.get(key)
+            if answer is None:
+                if len(known) >= self.LIMIT:
+                    known.clear()
+                answer = known[key] = fits_icp(lead, icp)
+            return answer
+
+        return fit
+
+
 def _close() -> None:
     connection.close()  # run in the worker thread: its own connection (Django's are one per thread)
-
-
-def _ids(part: list[tuple[Timeline, Recorded]]) -> list[int]:
-    return [timeline.lead_id for timeline, _ in part]
 
 
 def _outcome(

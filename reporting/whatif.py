@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agreements.business_hours import BusinessCalendar, CalendarError
+from agreements.business_hours import MAX_DAYS, BusinessCalendar
 from agreements.models import Agreement
 from leads.selectors import available_reps
 from reporting import replay_sql
@@ -172,14 +172,22 @@ class Side:
                 month["load_max"] = max((math.ceil(n / reps[label]) for n in counts), default=0)
 
 
-@lru_cache(maxsize=1024)  # a lead's two replays mostly hand it off at the same moment
 def _clock_day(at: datetime, calendar: BusinessCalendar) -> date | None:
     """The business day a handoff's pickup clock starts (the day itself, or the next working one)."""
-    try:
-        opens, _ = next(calendar.windows_from(at))
-    except CalendarError:
-        return None
-    return opens.astimezone(calendar.tz).date()
+    day = at.astimezone(calendar.tz).date()
+    window = calendar.window(day)
+    if window is not None and at < window[1]:
+        return day
+    return _next_business_day(day, calendar)
+
+
+@lru_cache(maxsize=1024)
+def _next_business_day(day: date, calendar: BusinessCalendar) -> date | None:
+    for offset in range(1, MAX_DAYS):
+        later = day + timedelta(days=offset)
+        if calendar.window(later) is not None:
+            return later
+    return None  # no working time for years: no day to count the handoff on, as for a deadline
 
 
 def _business_days(label: str, calendar: BusinessCalendar, start: datetime, end: datetime) -> int:

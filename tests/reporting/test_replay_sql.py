@@ -12,6 +12,7 @@ import pytest
 from agreements.clauses import DEFAULT_ACTIVITY_TYPES, TEMPERATURES, ClauseError, Clauses, parse_clauses
 from agreements.defaults import demo_sections
 from leads import services
+from leads.models import Lead
 from leads.services import Actor
 from reporting import replay, replay_sql, whatif
 
@@ -104,6 +105,23 @@ def random_history(rng: random.Random, leads: int) -> None:
                 for k in range(rng.randint(1, 3))
             ]
             services.activities_ingest(items=items, actor=crm, now=at)
+        _maybe_pick_up(rng, external_id, at)
+
+
+def _maybe_pick_up(rng: random.Random, external_id: str, at: datetime) -> None:
+    """Sales accepts or rejects some of the leads handed off, a random while after."""
+    lead = Lead.objects.get(external_id=external_id)
+    if lead.status != Lead.Status.HANDED_OFF or rng.random() < 0.3:
+        return
+    at = max(at, lead.handed_off_at) + timedelta(minutes=rng.randint(1, 60 * 30))
+    if at >= NOW:
+        return
+    actor = Actor.of(lead.owner)
+    if rng.random() < 0.6:
+        services.lead_accept(lead=lead, actor=actor, now=at)
+    else:
+        reason = lead.sla_version.clauses.handoff.rejection_reasons[0].code
+        services.lead_reject(lead=lead, actor=actor, reason=reason, note="Not now.", now=at)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -118,14 +136,16 @@ def test_the_sql_replay_decides_every_lead_as_the_evaluation_module_does(pipelin
     for _ in range(3):
         simulated = replay.fixed(replay.Rules.of(random_clauses(rng)))
         assert replay_sql.usable(versions, simulated)
-        by_sql = {
-            timeline.lead_id: (replayed, outcome)
-            for timeline, _, replayed, outcome in replay_sql.replays(
-                pipeline.pk, START, NOW, versions, simulated
-            )
-        }
+        by_sql, record = {}, {}
+        for timeline, recorded, replayed, outcome in replay_sql.replays(
+            pipeline.pk, START, NOW, versions, simulated
+        ):
+            by_sql[timeline.lead_id] = (replayed, outcome)
+            record[timeline.lead_id] = (recorded, timeline.updates)
         walked = list(replay.timelines(pipeline.pk, START, NOW))
         assert len(walked) == len(by_sql) == 25
+        # What was recorded, read by SQL aggregates, is what the events say one by one.
+        assert record == {timeline.lead_id: (recorded, timeline.updates) for timeline, recorded in walked}
         for timeline, _ in walked:
             expected = (replay.replay(timeline, versions, NOW), replay.replay(timeline, simulated, NOW))
             for got, want in zip(by_sql[timeline.lead_id], expected, strict=True):
