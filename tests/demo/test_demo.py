@@ -55,16 +55,33 @@ def test_the_demo_opens_with_two_simulations_with_sensible_numbers():
     for simulation in (slower_hot, hot_only):
         assert simulation.status == "done"
         assert simulation.results["fidelity"]["share"] >= 0.995
-    # Two business hours for a hot lead: the same leads go to sales at the same moments, with later deadlines.
-    assert (slower_hot.version.number, slower_hot.version.status) == (1, "active")  # changes to it
-    assert not AgreementVersion.objects.filter(status="draft").exists()
+    # A draft giving two business hours for a hot lead: the same leads go to sales at the same moments,
+    # with later deadlines.
+    assert (slower_hot.version.number, slower_hot.version.status, slower_hot.changes) == (2, "draft", {})
+    assert slower_hot.version.clauses.handoff.pickup_hours["hot"] == 2
     assert slower_hot.results["changed_leads"] > 0
     assert {tuple(c["changes"]) for c in slower_hot.results["changed"]} == {("has a later pickup deadline",)}
     months = slower_hot.results["months"]
     assert all(m["recorded"] == m["simulated"] for m in months)
-    # Only hot leads handed off: fewer handoffs, none warm.
+    # Only hot leads handed off, as a change to the version in force: fewer handoffs, none warm.
+    assert (hot_only.version.status, hot_only.changes) == ("active", {"mql_threshold": "hot"})
     months = hot_only.results["months"]
     recorded = sum(m["recorded"].get("handoffs", 0) for m in months)
     simulated = sum(m["simulated"].get("handoffs", 0) for m in months)
     assert 0 < simulated < recorded
     assert sum(m["simulated"].get("handoffs_warm", 0) for m in months) == 0
+
+
+def test_the_demo_leaves_a_draft_it_finds_alone():
+    from agreements import services as agreement_services
+    from demo.simulations import seed_simulations
+    from reporting.models import Simulation
+
+    seed_agreements()
+    seed_leads(count=20, now=timezone.now())
+    agreement = AgreementVersion.objects.get(number=1).agreement
+    marketer = agreement.versions.get(number=1).created_by
+    theirs = agreement_services.version_create_draft(agreement=agreement, actor=marketer)
+    assert seed_simulations() == 0
+    assert not Simulation.objects.exists()
+    assert list(agreement.versions.order_by("number")) == [agreement.versions.get(number=1), theirs]

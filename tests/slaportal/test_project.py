@@ -90,8 +90,10 @@ def test_seed_demo_is_idempotent(capsys):
     assert "nothing changed" in second
     for spec in DEMO_USERS:
         assert spec.username in second
-    version = AgreementVersion.objects.get()
+    version = AgreementVersion.objects.get(number=1)
     assert version.status == AgreementVersion.Status.ACTIVE
+    # and the draft v2 whose simulation the demo opens with
+    assert AgreementVersion.objects.get(number=2).status == AgreementVersion.Status.DRAFT
     assert version.marketing_signed_by.username == "marketing_lead"
     assert version.sales_signed_by.username == "manager"
 

@@ -20,7 +20,7 @@ class Command(BaseCommand):
             created.append(f"{len(reports)} monthly reports ({reports[0].period} to {reports[-1].period})")
         ran = seed_simulations()
         if ran:
-            created.append(f"{ran} simulations of past leads")
+            created.append(f"a draft v2 and {ran} simulations of past leads")
         for line in created:
             self.stdout.write(f"created {line}")
         if not created:
