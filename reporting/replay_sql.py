@@ -4,6 +4,9 @@ then inside each window, and the marketing temperature the clauses give them, bo
 force and under the simulated clauses. Only a row per lead and version comes back: its first MQL moment,
 the temperature then, and its last moment.
 
+A second query reads, per lead, what the pipeline recorded (RECORDED). Both run for a chunk of leads at a
+time in two connections of their own, ahead of Python.
+
 Python then applies the ICP to the lead (agreements.evaluation.fits_icp: PostgreSQL's lower() is not
 Python's casefold(), so the text criteria stay there) and picks the handoff. The temperature rules are
 compiled from the clauses here; tests/reporting/test_replay_sql.py checks, on random leads and random
@@ -13,13 +16,17 @@ clauses, that this path and the evaluation module (reporting.replay.replay) deci
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from itertools import pairwise
+from threading import Barrier
+from typing import Any, NamedTuple
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from agreements.clauses import TEMPERATURES, Clauses, Icp
 from agreements.evaluation import LeadSnapshot, fits_icp
@@ -44,14 +51,18 @@ def usable(versions: RulesAt, rules_at: RulesAt) -> bool:
     return connection.vendor == "postgresql" and isinstance(versions, InForce) and isinstance(rules_at, Fixed)
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(NamedTuple):
     """One lead's moments under one set of clauses."""
 
     first: datetime
     last: datetime
     mql_at: datetime | None
     rank: int | None  # the marketing temperature at mql_at, as its index in TEMPERATURES
+
+
+# A lead's groups: under each version in force (by number, None: no version), and under the simulated
+# clauses (None: no moment before the period's end).
+Groups = tuple[dict[int | None, Group], Group | None]
 
 
 class Compiled:
@@ -140,12 +151,16 @@ FROM d GROUP BY lead_id
             whens.append(f"WHEN {' AND '.join(met)} THEN {rank}")
         return f"CASE {' '.join(whens)} ELSE -1 END"
 
-    def groups(self, bounds: dict[str, object]) -> dict[int, dict[tuple[str, int | None], Group]]:
+    def groups(self, bounds: dict[str, object]) -> dict[int, Groups]:
         """Of the leads with ids from `first` to `last`, moments before `end`."""
-        out: dict[int, dict[tuple[str, int | None], Group]] = {}
-        for lead_id, side, version, first, last, mql_at, rank in fetch(self.sql, {**self.params, **bounds}):
-            out.setdefault(lead_id, {})[(side, version)] = Group(first, last, mql_at, rank)
-        return out
+        in_force: dict[int, dict[int | None, Group]] = {}
+        simulated: dict[int, Group] = {}
+        for lead_id, side, version, *group in fetch(self.sql, {**self.params, **bounds}):
+            if side == IN_FORCE:
+                in_force.setdefault(lead_id, {})[version] = Group(*group)
+            else:
+                simulated[lead_id] = Group(*group)
+        return {lead_id: (in_force.get(lead_id, {}), mine) for lead_id, mine in simulated.items()}
 
 
 # What the pipeline recorded of each lead of an id range (reporting.replay._chunk reads the same from the
@@ -184,7 +199,7 @@ class Chunk:
 
     leads: list[tuple]
     recorded: dict[int, tuple]
-    groups: dict[int, dict[tuple[str, int | None], Group]]
+    groups: dict[int, Groups]
 
 
 def replays(
@@ -195,16 +210,16 @@ def replays(
     activities, which stayed in the database)."""
     compiled = Compiled(versions, simulated.rules)
     by_number = {rules.version: rules for _, _, rules in versions.spans}
+    mine = simulated.rules
     period = period_leads(agreement_id, start, end)
-    fit = Fits([*by_number.values(), simulated.rules])
+    fit = Fits([*by_number.values(), mine])
 
-    def read(after: int) -> Chunk | None:
-        leads = read_rows(period.filter(pk__gt=after)[:size])
-        if not leads:
-            return None
-        # The chunk's id range (its leads are a run of the period's, in id order): the rows of the few
-        # leads in it that are not the period's cost less than sending thousands of ids, and the range
-        # lets the planner read activities and events by index, not hash whole tables.
+    def read(after: int, upto: int) -> Chunk:
+        leads = read_rows(period.filter(pk__gt=after, pk__lte=upto))
+        if not leads:  # erased since the ranges were cut
+            return Chunk([], {}, {})
+        # The chunk's id range: the rows of the few leads in it that are not the period's cost less than
+        # sending thousands of ids, and the range lets the planner read activities and events by index.
         bounds = {"first": leads[0][0], "last": leads[-1][0], "end": end}
         recorded = {row[0]: row[1:] for row in fetch(RECORDED, {**bounds, **KINDS})}
         return Chunk(leads, recorded, compiled.groups(bounds))
@@ -228,34 +243,63 @@ def replays(
                 owner,
                 pickup_at,
             )
-            groups = chunk.groups.get(pk, {})
-            in_force = {v: g for (side, v), g in groups.items() if side == IN_FORCE}
-            mine = groups.get((SIMULATED, None))
+            in_force, group = chunk.groups.get(pk, NO_GROUPS)
             fits = fit.of(lead)
             yield (
                 Timeline(pk, external_id, lead, created_at, updates=updates or []),
                 recorded,
                 _outcome(in_force, by_number, fits),
-                _outcome({0: mine}, {0: simulated.rules}, fits) if mine else Outcome(),
+                _one(group, mine, fits(mine.clauses.icp)) if group else Outcome(),
             )
 
+    ranges = _ranges(period, size)
     if connection.in_atomic_block:
         # What the caller's transaction wrote is visible to this connection only: one query at a time.
-        after = 0
-        while (chunk := read(after)) is not None:
-            after = chunk.leads[-1][0]
-            yield from lines(chunk)
+        for after, upto in ranges:
+            yield from lines(read(after, upto))
         return
-    # The database reads and counts the next chunk (in a connection of its own) while Python goes through
-    # this one.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-sql") as pool:
+    # Two connections of their own read and count the next chunks while Python goes through this one:
+    # the database's work on a chunk takes about as long as Python's.
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="replay-sql") as pool:
+        pending: deque[Future[Chunk]] = deque()
         try:
-            pending = pool.submit(read, 0)
-            while (chunk := pending.result()) is not None:
-                pending = pool.submit(read, chunk.leads[-1][0])
-                yield from lines(chunk)
+            for after, upto in ranges:
+                pending.append(pool.submit(read, after, upto))
+                if len(pending) > WORKERS:
+                    yield from lines(pending.popleft().result())
+            while pending:
+                yield from lines(pending.popleft().result())
         finally:
-            pool.submit(_close)
+            for future in pending:
+                future.cancel()
+            done = Barrier(WORKERS, timeout=60)
+            for _ in range(WORKERS):
+                pool.submit(_close, done)
+
+
+WORKERS = 2
+NO_GROUPS: Groups = ({}, None)
+
+
+def _ranges(period: QuerySet, size: int) -> list[tuple[int, int]]:
+    """The period's leads cut into runs of `size` in id order, as (after, up to) id bounds: the id of
+    every size-th lead and of the last one, in one query."""
+    sql, params = period.values_list("pk").order_by().query.sql_with_params()
+    cuts = f"""
+SELECT id FROM (
+    SELECT id, row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS total FROM ({sql}) AS p (id)
+) AS numbered WHERE n %% {int(size)} = 0 OR n = total ORDER BY id"""
+    ids = [0, *(row[0] for row in fetch(cuts, params))]
+    return list(pairwise(ids))
+
+
+def _close(done: Barrier) -> None:
+    # Run once in each worker thread (the barrier holds each one until all have theirs): Django's
+    # connections are one per thread.
+    try:
+        done.wait()
+    finally:
+        connection.close()
 
 
 NOTHING = (None,) * 8  # a lead without pipeline events: nothing recorded
@@ -294,10 +338,6 @@ class Fits:
             return answer
 
         return fit
-
-
-def _close() -> None:
-    connection.close()  # run in the worker thread: its own connection (Django's are one per thread)
 
 
 def _outcome(

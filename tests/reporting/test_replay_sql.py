@@ -174,3 +174,42 @@ def test_a_simulation_gives_the_same_results_by_either_path(pipeline, monkeypatc
         walked.changed_count,
     )
     assert by_sql.changed == walked.changed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chunks_read_by_worker_connections_come_in_order_and_alike(pipeline):
+    """Outside a transaction the chunks are read and counted by two connections of their own, ahead of
+    Python: the leads come in id order with what the one-connection path gives, and stopping early
+    closes those connections."""
+    from django.db import connection, transaction
+
+    pipeline.versions.update(effective_from=START)
+    rng = random.Random(7)
+    random_history(rng, leads=30)
+    versions = replay.in_force(pipeline.pk)
+    simulated = replay.fixed(replay.Rules.of(random_clauses(rng)))
+
+    def run() -> list:
+        return list(replay_sql.replays(pipeline.pk, START, NOW, versions, simulated, size=4))
+
+    by_workers = run()
+    with transaction.atomic():
+        assert connection.in_atomic_block
+        by_one = run()
+    ids = [timeline.lead_id for timeline, *_ in by_workers]
+    assert ids == sorted(ids)
+    assert len(ids) == 30
+    assert [(t.lead_id, t.updates, *rest) for t, *rest in by_workers] == [
+        (t.lead_id, t.updates, *rest) for t, *rest in by_one
+    ]
+
+    def connections() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return cursor.fetchone()[0]
+
+    before = connections()
+    lines = replay_sql.replays(pipeline.pk, START, NOW, versions, simulated, size=4)
+    next(lines)
+    lines.close()
+    assert connections() == before
