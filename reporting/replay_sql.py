@@ -166,17 +166,19 @@ FROM d GROUP BY lead_id
 # What the pipeline recorded of each lead of an id range (reporting.replay._chunk reads the same from the
 # events one by one): its first handoff, the first pickup after it, the ICP fit of the latest evaluation
 # before it and of the evaluation at the MQL moment (as JSON text: 'null' when the key is missing, NULL
-# when there was no such evaluation), and the moments a CRM updated it.
+# when there was no such evaluation), and the moments a CRM updated it. The leads are joined by the range
+# too: without it the planner hashes the whole leads table for every chunk.
 RECORDED = """
 WITH e AS (
     SELECT lead_id, kind, at, id, details, sla_version_id FROM leads_leadevent
     WHERE lead_id BETWEEN %(first)s AND %(last)s AND at < %(end)s
       AND kind IN (%(updated)s, %(evaluated)s, %(handed_off)s, %(accepted)s, %(rejected)s)
 ), h AS (
-    SELECT DISTINCT ON (lead_id) lead_id, at, id, details, sla_version_id FROM e
+    SELECT DISTINCT ON (lead_id) lead_id, at, id, details->>'temperature' AS temperature,
+           details->>'owner' AS owner, sla_version_id FROM e
     WHERE kind = %(handed_off)s ORDER BY lead_id, at, id
 )
-SELECT e.lead_id, h.at, h.details->>'temperature', v.number, h.details->>'owner',
+SELECT e.lead_id, h.at, h.temperature, v.number, h.owner,
     min(e.at) FILTER (WHERE e.kind IN (%(accepted)s, %(rejected)s) AND (e.at, e.id) > (h.at, h.id)),
     (array_agg(coalesce((e.details->'icp_fit')::text, 'null') ORDER BY e.at DESC, e.id DESC)
         FILTER (WHERE e.kind = %(evaluated)s AND (h.id IS NULL OR (e.at, e.id) < (h.at, h.id))))[1],
@@ -184,10 +186,10 @@ SELECT e.lead_id, h.at, h.details->>'temperature', v.number, h.details->>'owner'
         FILTER (WHERE e.kind = %(evaluated)s AND (h.id IS NULL OR (e.at, e.id) < (h.at, h.id))
                 AND e.at = l.mql_at))[1],
     array_agg(e.at ORDER BY e.at, e.id) FILTER (WHERE e.kind = %(updated)s)
-FROM e JOIN leads_lead l ON l.id = e.lead_id
+FROM e JOIN leads_lead l ON l.id = e.lead_id AND l.id BETWEEN %(first)s AND %(last)s
 LEFT JOIN h ON h.lead_id = e.lead_id
 LEFT JOIN agreements_agreementversion v ON v.id = h.sla_version_id
-GROUP BY e.lead_id, h.at, h.id, h.details, v.number
+GROUP BY e.lead_id, h.at, h.id, h.temperature, h.owner, v.number
 """
 KINDS = {kind: kind for kind in ("updated", "evaluated", "handed_off", "accepted", "rejected")}
 JSON = {"true": True, "false": False, "null": None}
