@@ -99,7 +99,10 @@ def seed_leads(*, count: int = 200, now: datetime | None = None) -> int:
             profile = HOT_PROFILE
         moment = start
         for number, activity in enumerate(profile):
-            moment = min(moment + timedelta(hours=rng.randint(1, 6)), now)
+            gap = timedelta(hours=rng.randint(1, 6))
+            if profile == HOT_PROFILE:
+                gap /= 6  # a webinar series in one afternoon: handed off hot while sales is at work
+            moment = min(moment + gap, now)
             services.activities_ingest(
                 items=[
                     {

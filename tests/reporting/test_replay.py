@@ -78,7 +78,14 @@ def test_two_business_hours_for_a_hot_pickup_move_the_hot_leads_deadlines_and_no
     assert clauses.handoff.pickup_hours["hot"] == 1
     rules = Rules.of(replace(clauses, handoff=replace(clauses.handoff, pickup_hours=longer)))
     results = _run(agreement, simulation.fixed(rules))
-    assert results.recorded == results.simulated  # the same leads, handed off at the same moments
+
+    # The same leads, handed off at the same moments; some pickups late by one hour are in time by two.
+    def but_late(side: dict) -> dict:
+        return {m: {k: n for k, n in counts.items() if k != "pickups_late"} for m, counts in side.items()}
+
+    assert but_late(results.recorded) == but_late(results.simulated)
+    late = [sum(c["pickups_late"] for c in side.values()) for side in (results.recorded, results.simulated)]
+    assert late[0] > late[1], late
     assert results.changed
     assert all(c["changes"] == ["has a later pickup deadline"] for c in results.changed)
     assert {c["simulated"]["temperature"] for c in results.changed} == {"hot"}
