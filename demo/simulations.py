@@ -7,6 +7,7 @@ what-if is not a draft of its own."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from agreements import services as agreement_services
 from agreements.models import Agreement, AgreementVersion
@@ -27,19 +28,24 @@ def seed_simulations() -> int:
         return 0
     if agreement.versions.filter(status__in=(Status.DRAFT, Status.IN_REVIEW)).exists():
         return 0  # someone's draft: the demo leaves it alone
-    draft = agreement_services.version_create_draft(agreement=agreement, actor=marketer)
-    handoff = draft.section_map["handoff"]
-    agreement_services.version_update_section(
-        version=draft,
-        key="handoff",
-        data={**handoff.data, "pickup_hours": {**handoff.data["pickup_hours"], "hot": 2}},
-        prose=f"{handoff.prose} Proposed: two business hours to pick up a hot lead, as reps in customer "
-        "meetings miss the one hour.",
-        actor=marketer,
-    )
-    asked = [
-        simulations.simulation_request(agreement=agreement, user=marketer, version=draft),
-        simulations.simulation_request(agreement=agreement, user=marketer, changes={"mql_threshold": "hot"}),
-    ]
+    # The draft and both requests together: a seed stopped between them would leave a draft that makes
+    # every later seed skip the simulations.
+    with transaction.atomic():
+        draft = agreement_services.version_create_draft(agreement=agreement, actor=marketer)
+        handoff = draft.section_map["handoff"]
+        agreement_services.version_update_section(
+            version=draft,
+            key="handoff",
+            data={**handoff.data, "pickup_hours": {**handoff.data["pickup_hours"], "hot": 2}},
+            prose=f"{handoff.prose} Proposed: two business hours to pick up a hot lead, as reps in "
+            "customer meetings miss the one hour.",
+            actor=marketer,
+        )
+        asked = [
+            simulations.simulation_request(agreement=agreement, user=marketer, version=draft),
+            simulations.simulation_request(
+                agreement=agreement, user=marketer, changes={"mql_threshold": "hot"}
+            ),
+        ]
     # Run here, not by the worker: the demo opens with results. The queued messages then find them done.
     return sum(simulations.simulation_run(simulation.pk) == Simulation.Status.DONE for simulation in asked)

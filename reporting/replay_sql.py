@@ -40,7 +40,6 @@ from reporting.replay import (
     Timeline,
     fetch,
     period_leads,
-    read_rows,
 )
 
 SIMULATED = "s"
@@ -216,8 +215,8 @@ def replays(
     period = period_leads(agreement_id, start, end)
     fit = Fits([*by_number.values(), mine])
 
-    def read(after: int, upto: int) -> Chunk:
-        leads = read_rows(period.filter(pk__gt=after, pk__lte=upto))
+    def read(query: tuple[str, Any]) -> Chunk:
+        leads = fetch(*query)
         if not leads:  # erased since the ranges were cut
             return Chunk([], {}, {})
         # The chunk's id range: the rows of the few leads in it that are not the period's cost less than
@@ -254,19 +253,22 @@ def replays(
                 _one(group, mine, fits(mine.clauses.icp)) if group else Outcome(),
             )
 
+    # Each chunk's leads as SQL, compiled here: Django's queries are not to be compiled in two threads
+    # at once.
     ranges = _ranges(period, size)
+    queries = [period.filter(pk__gt=after, pk__lte=upto).query.sql_with_params() for after, upto in ranges]
     if connection.in_atomic_block:
         # What the caller's transaction wrote is visible to this connection only: one query at a time.
-        for after, upto in ranges:
-            yield from lines(read(after, upto))
+        for query in queries:
+            yield from lines(read(query))
         return
     # Two connections of their own read and count the next chunks while Python goes through this one:
     # the database's work on a chunk takes about as long as Python's.
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="replay-sql") as pool:
         pending: deque[Future[Chunk]] = deque()
         try:
-            for after, upto in ranges:
-                pending.append(pool.submit(read, after, upto))
+            for query in queries:
+                pending.append(pool.submit(read, query))
                 if len(pending) > WORKERS:
                     yield from lines(pending.popleft().result())
             while pending:

@@ -9,6 +9,7 @@ import math
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -222,29 +223,29 @@ def simulate(
     versions = in_force(agreement_id)
     owners: dict[str, set[str]] = {m: set() for m in months}
     kept: list[tuple[int, list[str], Outcome, Outcome]] = []
-    for n, (timeline, recorded, replayed, simulated) in enumerate(
-        _replays(agreement_id, start, end, versions, rules_at), start=1
-    ):
-        recorded_side.count(period, recorded)
-        simulated_side.count(period, simulated)
-        _sales(period, versions, recorded, replayed, simulated, recorded_side, simulated_side, owners)
-        in_period = [
-            t for t in (recorded.mql_at, recorded.handoff_at, replayed.mql_at, replayed.handoff_at) if t
-        ]
-        if any(start <= t < end for t in in_period):
-            results.replayed += 1
-            why = mismatch(timeline, recorded, replayed)
-            if why is None:
-                results.matched += 1
-            else:
-                results.mismatches[why] += 1
-        said = changes(simulated, replayed)
-        if said:
-            results.changed_count += 1
-            if len(kept) < keep_changed:
-                kept.append((timeline.lead_id, said, simulated, replayed))
-        if progress is not None and n % every == 0:
-            progress(n)
+    # Closed on the way out, whatever the way: the SQL path's worker connections close with it.
+    with closing(_replays(agreement_id, start, end, versions, rules_at)) as lines:
+        for n, (timeline, recorded, replayed, simulated) in enumerate(lines, start=1):
+            recorded_side.count(period, recorded)
+            simulated_side.count(period, simulated)
+            _sales(period, versions, recorded, replayed, simulated, recorded_side, simulated_side, owners)
+            in_period = [
+                t for t in (recorded.mql_at, recorded.handoff_at, replayed.mql_at, replayed.handoff_at) if t
+            ]
+            if any(start <= t < end for t in in_period):
+                results.replayed += 1
+                why = mismatch(timeline, recorded, replayed)
+                if why is None:
+                    results.matched += 1
+                else:
+                    results.mismatches[why] += 1
+            said = changes(simulated, replayed)
+            if said:
+                results.changed_count += 1
+                if len(kept) < keep_changed:
+                    kept.append((timeline.lead_id, said, simulated, replayed))
+            if progress is not None and n % every == 0:
+                progress(n)
     _load(period, agreement_id, versions, rules_at, owners, recorded_side, simulated_side)
     # The few changed leads shown are explained clause by clause, from their whole timelines.
     whole = of_leads([lead_id for lead_id, *_ in kept], end)

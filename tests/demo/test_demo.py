@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.db.models import Count
 from django.utils import timezone
@@ -43,6 +45,7 @@ def test_the_demo_sla_was_written_signed_and_in_force_on_one_history():
     assert events[-1][1] == version.effective_from
 
 
+@pytest.mark.time_machine(datetime(2026, 11, 18, 10, 0, tzinfo=UTC))  # the figures depend on the calendar
 def test_the_demo_opens_with_two_simulations_with_sensible_numbers():
     from demo.simulations import seed_simulations
     from reporting.models import Simulation
@@ -89,3 +92,21 @@ def test_the_demo_leaves_a_draft_it_finds_alone():
     assert seed_simulations() == 0
     assert not Simulation.objects.exists()
     assert list(agreement.versions.order_by("number")) == [agreement.versions.get(number=1), theirs]
+
+
+def test_a_seed_stopped_before_its_simulations_leaves_no_draft_behind(monkeypatch):
+    from demo.simulations import seed_simulations
+    from reporting import simulations
+
+    seed_agreements()
+    seed_leads(count=20, now=timezone.now())
+
+    def refused(**kwargs):
+        raise RuntimeError("stopped")
+
+    monkeypatch.setattr(simulations, "simulation_request", refused)
+    with pytest.raises(RuntimeError):
+        seed_simulations()
+    assert not AgreementVersion.objects.filter(status="draft").exists()
+    monkeypatch.undo()
+    assert seed_simulations() == 2  # the next seed does it all
