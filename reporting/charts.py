@@ -61,6 +61,7 @@ class Chart:
     baseline: float = HEIGHT - BOTTOM
     points: list[Bar] = field(default_factory=list)
     paired: bool = False  # two bars a month; its figures are in a table of the page, not of the chart
+    per: str = "per month"  # what one bar counts, after the unit in the caption
 
 
 def nice_ticks(top: float, count: int = 4) -> list[float]:
@@ -152,7 +153,9 @@ def line_chart(title: str, series: list[dict[str, Any]], key: str, empty: str = 
     )
 
 
-def paired_chart(title: str, months: list[dict[str, Any]], key: str, unit: str = "leads") -> Chart:
+def paired_chart(
+    title: str, months: list[dict[str, Any]], key: str, unit: str = "leads", per: str = "per month"
+) -> Chart:
     """Recorded beside simulated, a pair of bars a month: `months` as a simulation's results give them
     ({"month", "recorded": {...}, "simulated": {...}}). A month without the figure draws no bar."""
     pairs = [(row["recorded"].get(key), row["simulated"].get(key)) for row in months]
@@ -179,4 +182,5 @@ def paired_chart(title: str, months: list[dict[str, Any]], key: str, unit: str =
         ticks=[Tick(_y(t, top), _number(t)) for t in ticks],
         summary=f"{_summary(title + ', recorded', recorded)} {_summary('Simulated', simulated)}",
         paired=True,
+        per=per,
     )

@@ -106,7 +106,7 @@ def _simulation_context(request: HttpRequest, simulation: Simulation) -> dict[st
         "charts": [
             charts.paired_chart("Leads handed off", months, "handoffs"),
             charts.paired_chart("MQLs", months, "mqls"),
-            charts.paired_chart("Most handoffs a rep gets in a day", months, "load_max"),
+            charts.paired_chart("Most handoffs a rep gets", months, "load_max", per="in one day, each month"),
             charts.paired_chart("Pickups in time", months, "pickups_in_time", unit="%"),
         ]
         if months
@@ -115,7 +115,17 @@ def _simulation_context(request: HttpRequest, simulation: Simulation) -> dict[st
         "can_cancel": simulations.can_simulate(request.user)
         and simulation.status in (Simulation.Status.QUEUED, Simulation.Status.RUNNING),
         "percent": round(simulation.progress * 100),
+        # Still queued after a minute: no worker has taken it, which the page should say.
+        "waited": _minutes_queued(simulation),
+        "resend_minutes": int(simulations.STALE.total_seconds() // 60),
     }
+
+
+def _minutes_queued(simulation: Simulation) -> int | None:
+    if simulation.status != Simulation.Status.QUEUED:
+        return None
+    minutes = int((timezone.now() - simulation.created_at).total_seconds() // 60)
+    return minutes if minutes >= 1 else None
 
 
 def _totals(months: list[dict[str, Any]]) -> dict[str, Any]:
