@@ -30,6 +30,7 @@ from django.db.models import QuerySet
 
 from agreements.clauses import TEMPERATURES, Clauses, Icp
 from agreements.evaluation import LeadSnapshot, fits_icp
+from leads.models import Lead
 from reporting.replay import (
     Fixed,
     InForce,
@@ -255,7 +256,7 @@ def replays(
 
     # Each chunk's leads as SQL, compiled here: Django's queries are not to be compiled in two threads
     # at once.
-    ranges = _ranges(period, size)
+    ranges = _ranges(Lead.objects.filter(agreement_id=agreement_id, created_at__lt=end), size)
     queries = [period.filter(pk__gt=after, pk__lte=upto).query.sql_with_params() for after, upto in ranges]
     if connection.in_atomic_block:
         # What the caller's transaction wrote is visible to this connection only: one query at a time.
@@ -285,10 +286,12 @@ WORKERS = 2
 NO_GROUPS: Groups = ({}, None)
 
 
-def _ranges(period: QuerySet, size: int) -> list[tuple[int, int]]:
-    """The period's leads cut into runs of `size` in id order, as (after, up to) id bounds: the id of
-    every size-th lead and of the last one, in one query."""
-    sql, params = period.values_list("pk").order_by().query.sql_with_params()
+def _ranges(leads: QuerySet, size: int) -> list[tuple[int, int]]:
+    """The leads cut into runs of `size` in id order, as (after, up to) id bounds: the id of every
+    size-th lead and of the last one, in one query. Given the agreement's leads rather than the period's,
+    whose test reads every lead's activities and events (a quarter of the time at 100,000 leads, before
+    any chunk could start): a chunk then holds at most `size` of the period's."""
+    sql, params = leads.values_list("pk").order_by().query.sql_with_params()
     cuts = f"""
 SELECT id FROM (
     SELECT id, row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS total FROM ({sql}) AS p (id)
