@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
+from operator import attrgetter
 from threading import Barrier
 from typing import Any, NamedTuple
 
@@ -329,13 +330,13 @@ class Fits:
             if one.clauses.icp not in self.icps:
                 self.icps.append(one.clauses.icp)
             self.index[id(one.clauses.icp)] = self.icps.index(one.clauses.icp)
-        self.fields = [tuple(dict.fromkeys(c.field for c in icp.criteria)) for icp in self.icps]
-        self.known: list[dict[tuple, bool]] = [{} for _ in self.icps]
+        self.keys = [_reads(icp) for icp in self.icps]
+        self.known: list[dict[Any, bool]] = [{} for _ in self.icps]
 
     def of(self, lead: LeadSnapshot) -> Callable[[Icp], bool]:
         def fit(icp: Icp) -> bool:
             index = self.index[id(icp)]
-            key = tuple(getattr(lead, name) for name in self.fields[index])
+            key = self.keys[index](lead)
             known = self.known[index]
             answer = known.get(key)
             if answer is None:
@@ -345,6 +346,12 @@ class Fits:
             return answer
 
         return fit
+
+
+def _reads(icp: Icp) -> Callable[[LeadSnapshot], Any]:
+    """The values of the lead's fields that the ICP reads (a constant when it reads none)."""
+    names = list(dict.fromkeys(criterion.field for criterion in icp.criteria))
+    return attrgetter(*names) if names else lambda lead: ()
 
 
 def _outcome(

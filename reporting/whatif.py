@@ -229,10 +229,8 @@ def simulate(
             recorded_side.count(period, recorded)
             simulated_side.count(period, simulated)
             _sales(period, versions, recorded, replayed, simulated, recorded_side, simulated_side, owners)
-            in_period = [
-                t for t in (recorded.mql_at, recorded.handoff_at, replayed.mql_at, replayed.handoff_at) if t
-            ]
-            if any(start <= t < end for t in in_period):
+            moments = (recorded.mql_at, recorded.handoff_at, replayed.mql_at, replayed.handoff_at)
+            if _in_period(start, end, moments):
                 results.replayed += 1
                 why = mismatch(timeline, recorded, replayed)
                 if why is None:
@@ -251,6 +249,10 @@ def simulate(
     whole = of_leads([lead_id for lead_id, *_ in kept], end)
     results.changed = [_changed(whole[lead_id], *rest) for lead_id, *rest in kept]
     return results
+
+
+def _in_period(start: datetime, end: datetime, moments: tuple[datetime | None, ...]) -> bool:
+    return any(moment is not None and start <= moment < end for moment in moments)
 
 
 def _replays(
