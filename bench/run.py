@@ -189,6 +189,12 @@ def ensure_data(figures: Figures) -> None:
             f"{others.first().external_id!r}); make bench needs a database of its own: set DATABASE_URL "
             "to one (by default it uses slaportal_bench)."
         )
+    if present and present != LEADS and os.environ.get("BENCH_REGENERATE") != "1":
+        # Figures of another size would be reported as this one's.
+        sys.exit(
+            f"{settings.DATABASES['default']['NAME']} holds {present:,} bench leads, not the {LEADS:,} "
+            "asked for: set DATABASE_URL to another database, or drop this one and run again."
+        )
     if present and os.environ.get("BENCH_REGENERATE") != "1":
         print(f"Using the {present:,} bench leads already loaded (BENCH_REGENERATE=1 loads them again).")
         generate.snapshot()

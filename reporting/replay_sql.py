@@ -1,8 +1,9 @@
 """The replay of reporting.replay, with its heavy part in PostgreSQL: for every moment a lead was evaluated
 (sent, given a batch of activities, updated by a CRM), the engagement counts of its activities stored by
 then inside each window, and the marketing temperature the clauses give them, both under the versions in
-force and under the simulated clauses. Only a row per lead and version comes back: its first MQL moment,
-the temperature then, and its last moment.
+force and under the simulated clauses. Only a row per lead comes back (and one per version for the few
+leads whose moments fell under more than one): its first MQL moment under each, the temperature then, and
+its first and last moments.
 
 A second query reads, per lead, what the pipeline recorded (RECORDED). Both run for a chunk of leads at a
 time in two connections of their own, ahead of Python.
@@ -43,9 +44,6 @@ from reporting.replay import (
     fetch,
     period_leads,
 )
-
-SIMULATED = "s"
-IN_FORCE = "f"
 
 
 def usable(versions: RulesAt, rules_at: RulesAt) -> bool:
@@ -121,16 +119,21 @@ WITH m AS (
     SELECT lead_id, at, version, {rank_f} AS rank_f, {threshold_f} AS threshold_f,
            {self._rank(simulated.clauses)} AS rank_s
     FROM c
+), lead AS (
+    SELECT lead_id, min(at) AS first, max(at) AS last,
+           min(at) FILTER (WHERE rank_s >= {threshold_s}) AS mql_s,
+           (array_agg(rank_s ORDER BY at) FILTER (WHERE rank_s >= {threshold_s}))[1] AS rank_s,
+           min(at) FILTER (WHERE rank_f >= threshold_f) AS mql_f,
+           (array_agg(rank_f ORDER BY at) FILTER (WHERE rank_f >= threshold_f))[1] AS rank_f,
+           min(version) AS version, min(version) = max(version) AND count(version) = count(*) AS one
+    FROM d GROUP BY lead_id
 )
-SELECT lead_id, '{IN_FORCE}', version, min(at), max(at),
-       min(at) FILTER (WHERE rank_f >= threshold_f),
-       (array_agg(rank_f ORDER BY at) FILTER (WHERE rank_f >= threshold_f))[1]
-FROM d GROUP BY lead_id, version
+SELECT lead_id, one, version, first, last, mql_s, rank_s, mql_f, rank_f FROM lead
 UNION ALL
-SELECT lead_id, '{SIMULATED}', NULL, min(at), max(at),
-       min(at) FILTER (WHERE rank_s >= {threshold_s}),
-       (array_agg(rank_s ORDER BY at) FILTER (WHERE rank_s >= {threshold_s}))[1]
-FROM d GROUP BY lead_id
+SELECT d.lead_id, NULL, d.version, min(d.at), max(d.at), NULL, NULL,
+       min(d.at) FILTER (WHERE d.rank_f >= d.threshold_f),
+       (array_agg(d.rank_f ORDER BY d.at) FILTER (WHERE d.rank_f >= d.threshold_f))[1]
+FROM d JOIN lead USING (lead_id) WHERE NOT lead.one GROUP BY d.lead_id, d.version
 """
 
     def _param(self, value: object) -> str:
@@ -153,15 +156,22 @@ FROM d GROUP BY lead_id
         return f"CASE {' '.join(whens)} ELSE -1 END"
 
     def groups(self, bounds: dict[str, object]) -> dict[int, Groups]:
-        """Of the leads with ids from `first` to `last`, moments before `end`."""
-        in_force: dict[int, dict[int | None, Group]] = {}
-        simulated: dict[int, Group] = {}
-        for lead_id, side, version, *group in fetch(self.sql, {**self.params, **bounds}):
-            if side == IN_FORCE:
-                in_force.setdefault(lead_id, {})[version] = Group(*group)
+        """Of the leads with ids from `first` to `last`, moments before `end`. A row per lead, with its
+        in-force group when all its moments had one version (most leads); a row per version besides for
+        the others."""
+        out: dict[int, Groups] = {}
+        several: list[tuple] = []
+        for lead_id, one, version, first, last, mql_s, rank_s, mql_f, rank_f in fetch(
+            self.sql, {**self.params, **bounds}
+        ):
+            if one is None:
+                several.append((lead_id, version, Group(first, last, mql_f, rank_f)))
             else:
-                simulated[lead_id] = Group(*group)
-        return {lead_id: (in_force.get(lead_id, {}), mine) for lead_id, mine in simulated.items()}
+                in_force = {version: Group(first, last, mql_f, rank_f)} if one else {}
+                out[lead_id] = (in_force, Group(first, last, mql_s, rank_s))
+        for lead_id, version, group in several:
+            out[lead_id][0][version] = group
+        return out
 
 
 # What the pipeline recorded of each lead of an id range (reporting.replay._chunk reads the same from the
