@@ -59,9 +59,8 @@ class Group(NamedTuple):
     rank: int | None  # the marketing temperature at mql_at, as its index in TEMPERATURES
 
 
-# A lead's groups: under each version in force (by number, None: no version), and under the simulated
-# clauses (None: no moment before the period's end).
-Groups = tuple[dict[int | None, Group], Group | None]
+# Compiled.groups: a row per lead, and the in-force groups by version of the leads that need them.
+Groups = tuple[dict[int, tuple], dict[int, dict[int | None, Group]]]
 
 
 class Compiled:
@@ -155,23 +154,22 @@ FROM d JOIN lead USING (lead_id) WHERE NOT lead.one GROUP BY d.lead_id, d.versio
             whens.append(f"WHEN {' AND '.join(met)} THEN {rank}")
         return f"CASE {' '.join(whens)} ELSE -1 END"
 
-    def groups(self, bounds: dict[str, object]) -> dict[int, Groups]:
-        """Of the leads with ids from `first` to `last`, moments before `end`. A row per lead, with its
-        in-force group when all its moments had one version (most leads); a row per version besides for
-        the others."""
-        out: dict[int, Groups] = {}
-        several: list[tuple] = []
-        for lead_id, one, version, first, last, mql_s, rank_s, mql_f, rank_f in fetch(
-            self.sql, {**self.params, **bounds}
-        ):
+    def groups(
+        self, bounds: dict[str, object]
+    ) -> tuple[dict[int, tuple], dict[int, dict[int | None, Group]]]:
+        """Of the leads with ids from `first` to `last`, moments before `end`: a row per lead (lead id,
+        whether its moments had one version, that version, first and last moment, first MQL moment and
+        rank simulated, then in force), and the in-force groups, by version, of the leads whose moments
+        had more than one or none."""
+        rows: dict[int, tuple] = {}
+        several: dict[int, dict[int | None, Group]] = {}
+        for row in fetch(self.sql, {**self.params, **bounds}):
+            lead_id, one, version, first, last, _, _, mql_f, rank_f = row
             if one is None:
-                several.append((lead_id, version, Group(first, last, mql_f, rank_f)))
+                several.setdefault(lead_id, {})[version] = Group(first, last, mql_f, rank_f)
             else:
-                in_force = {version: Group(first, last, mql_f, rank_f)} if one else {}
-                out[lead_id] = (in_force, Group(first, last, mql_s, rank_s))
-        for lead_id, version, group in several:
-            out[lead_id][0][version] = group
-        return out
+                rows[lead_id] = row
+        return rows, several
 
 
 # What the pipeline recorded of each lead of an id range (reporting.replay._chunk reads the same from the
@@ -212,7 +210,7 @@ class Chunk:
 
     leads: list[tuple]
     recorded: dict[int, tuple]
-    groups: dict[int, Groups]
+    groups: Groups
 
 
 def replays(
@@ -230,7 +228,7 @@ def replays(
     def read(query: tuple[str, Any]) -> Chunk:
         leads = fetch(*query)
         if not leads:  # erased since the ranges were cut
-            return Chunk([], {}, {})
+            return Chunk([], {}, ({}, {}))
         # The chunk's id range: the rows of the few leads in it that are not the period's cost less than
         # sending thousands of ids, and the range lets the planner read activities and events by index.
         bounds = {"first": leads[0][0], "last": leads[-1][0], "end": end}
@@ -238,6 +236,7 @@ def replays(
         return Chunk(leads, recorded, compiled.groups(bounds))
 
     def lines(chunk: Chunk) -> Iterator[tuple[Timeline, Recorded, Outcome, Outcome]]:
+        rows, several = chunk.groups
         for pk, external_id, created_at, mql_at, lead_fit, *snapshot in chunk.leads:
             employees, revenue, industry, country, title = snapshot
             lead = LeadSnapshot(employees, revenue, industry or "", country or "", title or "")
@@ -256,13 +255,24 @@ def replays(
                 owner,
                 pickup_at,
             )
-            in_force, group = chunk.groups.get(pk, NO_GROUPS)
             fits = fit.of(lead)
+            row = rows.get(pk)
+            if row is None:  # no moment before the period's end
+                replayed, simulated = _outcome({}, by_number, fits), Outcome()
+            else:
+                _, one, version, first, last, mql_s, rank_s, mql_f, rank_f = row
+                simulated = _one(mql_s, rank_s, last, mine, fits(mine.clauses.icp))
+                rules = by_number.get(version) if one else None
+                if rules is not None:  # most leads: all their moments under one version
+                    replayed = _one(mql_f, rank_f, last, rules, fits(rules.clauses.icp))
+                else:
+                    in_force = {version: Group(first, last, mql_f, rank_f)} if one else several.get(pk, {})
+                    replayed = _outcome(in_force, by_number, fits)
             yield (
                 Timeline(pk, external_id, lead, created_at, updates=updates or []),
                 recorded,
-                _outcome(in_force, by_number, fits),
-                _one(group, mine, fits(mine.clauses.icp)) if group else Outcome(),
+                replayed,
+                simulated,
             )
 
     # Each chunk's leads as SQL, compiled here: Django's queries are not to be compiled in two threads
@@ -294,7 +304,6 @@ def replays(
 
 
 WORKERS = 2
-NO_GROUPS: Groups = ({}, None)
 
 
 def _ranges(leads: QuerySet, size: int) -> list[tuple[int, int]]:
@@ -369,11 +378,11 @@ def _outcome(
 ) -> Outcome:
     """The lead's path from its groups, as reporting.replay.replay walks it: the first MQL moment, the
     first handoff (the first MQL moment of clauses the lead fits, or that do not ask for the ICP)."""
-    if len(groups) == 1:  # most leads: all their moments under one set of clauses
+    if len(groups) == 1:  # all the lead's moments under one set of clauses
         ((v, group),) = groups.items()
         rules = rules_of.get(v)
         if rules is not None:
-            return _one(group, rules, fit(rules.clauses.icp))
+            return _one(group.mql_at, group.rank, group.last, rules, fit(rules.clauses.icp))
     unversioned = groups.get(None) if None not in rules_of else None
     known = {v: g for v, g in groups.items() if v in rules_of}
     if not known:
@@ -385,18 +394,19 @@ def _outcome(
     # last moment decided. Either is that one set of clauses' outcome, with the lead's first MQL moment.
     handed = [v for _, v in mqls if fits[v] or not rules_of[v].clauses.handoff.icp_fit_required]
     deciding = handed[0] if handed else max(known, key=lambda v: known[v].last)
-    outcome = _one(known[deciding], rules_of[deciding], fits[deciding])
+    group = known[deciding]
+    outcome = _one(group.mql_at, group.rank, group.last, rules_of[deciding], fits[deciding])
     at = outcome.handoff_at
     late_unversioned = unversioned is not None and (at is None or unversioned.first < at)
     return replace(outcome, mql_at=mql_at, mql_icp_fit=mql_fit, unversioned=late_unversioned)
 
 
-def _one(group: Group, rules: Rules, fits: bool) -> Outcome:
-    """`_outcome` of a lead whose moments all fell under `rules`."""
+def _one(at: datetime | None, rank: int | None, last: datetime, rules: Rules, fits: bool) -> Outcome:
+    """`_outcome` of a lead whose moments all fell under `rules`: its first MQL moment under them, the
+    temperature's rank then, and its last moment."""
     handoff = rules.clauses.handoff
-    at = group.mql_at
     if at is not None and (fits or not handoff.icp_fit_required):
-        temperature = TEMPERATURES[group.rank]
+        temperature = TEMPERATURES[rank]
         hours = handoff.pickup_hours.get(temperature)
         return Outcome(at, fits, at, temperature, fits, hours, rules, at)
-    return Outcome(at, fits if at is not None else None, icp_fit=fits, rules=rules, decided_at=group.last)
+    return Outcome(at, fits if at is not None else None, icp_fit=fits, rules=rules, decided_at=last)
