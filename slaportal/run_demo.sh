@@ -12,7 +12,9 @@ export TIME_ZONE="${TIME_ZONE:-Europe/Warsaw}"
 "$PY" -m celery -A slaportal worker --beat --pool=threads --concurrency=4 --loglevel=INFO \
     --schedule="var/celery/beat-schedule" >var/celery/worker.log 2>&1 &
 worker=$!
-"$PY" manage.py runserver 127.0.0.1:8000 &
+# The development server serves each request in a thread of its own, so a connection kept for reuse is
+# never reused: on PostgreSQL every request would leave one open. Closed after each request here.
+DATABASE_CONN_MAX_AGE="${DATABASE_CONN_MAX_AGE:-0}" "$PY" manage.py runserver 127.0.0.1:8000 &
 web=$!
 
 stop() {
