@@ -249,24 +249,12 @@ def lead_count(agreement_id: int, start: datetime, end: datetime) -> int:
 def timelines(
     agreement_id: int, start: datetime, end: datetime, chunk: int = 2000
 ) -> Iterator[tuple[Timeline, Recorded]]:
-    """Those leads a chunk at a time (four queries each, bounded memory), with what was recorded of them."""
-    for part in chunks(agreement_id, start, end, chunk):
-        yield from part
-
-
-def chunks(
-    agreement_id: int, start: datetime, end: datetime, size: int = 2000, activities: bool = True
-) -> Iterator[list[tuple[Timeline, Recorded]]]:
-    """The same, a list per chunk; without `activities`, the timelines know none (replay_sql counts them
-    in the database)."""
+    """Those leads a chunk at a time (three queries each, bounded memory), with what was recorded of them."""
     leads = period_leads(agreement_id, start, end)
     after = 0
-    while True:
-        rows = read_rows(leads.filter(pk__gt=after)[:size])
-        if not rows:
-            return
+    while rows := _rows(leads.filter(pk__gt=after)[:chunk]):
         after = rows[-1][0]
-        yield list(_chunk(rows, end, activities))
+        yield from _chunk(rows, end)
 
 
 def period_leads(agreement_id: int, start: datetime, end: datetime) -> QuerySet:
@@ -286,11 +274,11 @@ def of_leads(ids: list[int], end: datetime) -> dict[int, Timeline]:
     leads = Lead.objects.filter(pk__in=ids).values_list(
         "pk", "external_id", "created_at", "mql_at", "icp_fit", *SNAPSHOT_FIELDS
     )
-    whole = _chunk(read_rows(leads), end, True, contiguous=False)
+    whole = _chunk(_rows(leads), end, contiguous=False)
     return {timeline.lead_id: timeline for timeline, _ in whole}
 
 
-def read_rows(values: QuerySet) -> list[tuple]:
+def _rows(values: QuerySet) -> list[tuple]:
     """A values_list's rows, through `fetch` on PostgreSQL."""
     if connection.vendor != "postgresql":
         return list(values)
@@ -308,9 +296,7 @@ def fetch(sql: str, params: Any) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _chunk(
-    rows: list[tuple], end: datetime, with_activities: bool, contiguous: bool = True
-) -> Iterator[tuple[Timeline, Recorded]]:
+def _chunk(rows: list[tuple], end: datetime, contiguous: bool = True) -> Iterator[tuple[Timeline, Recorded]]:
     """`contiguous`: the rows are a run of the period's leads in id order (timelines), else a few leads
     anywhere (of_leads)."""
     ids = [row[0] for row in rows]
@@ -326,7 +312,7 @@ def _chunk(
         .order_by("lead_id", "created_at", "occurred_at", "pk")
         .values_list("lead_id", "created_at", "type", "occurred_at")
     )
-    for lead_id, stored, kind, occurred in read_rows(activities) if with_activities else ():
+    for lead_id, stored, kind, occurred in _rows(activities):
         if lead_id in lines:
             lines[lead_id].arrivals.append((stored, kind, occurred))
     events = (
@@ -343,7 +329,7 @@ def _chunk(
     pickups: dict[int, datetime] = {}
     icp: dict[int, bool | None] = {}  # as the latest evaluation before the handoff found it
     mql_icp: dict[int, bool | None] = {}  # as the evaluation that made the lead an MQL found it
-    for lead_id, kind, at, details, number in read_rows(events):
+    for lead_id, kind, at, details, number in _rows(events):
         if lead_id not in lines:
             continue
         if kind == Kind.UPDATED:

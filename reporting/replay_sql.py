@@ -201,7 +201,6 @@ LEFT JOIN agreements_agreementversion v ON v.id = h.sla_version_id
 GROUP BY e.lead_id, h.at, h.id, h.temperature, h.owner, v.number
 """
 KINDS = {kind: kind for kind in ("updated", "evaluated", "handed_off", "accepted", "rejected")}
-JSON = {"true": True, "false": False, "null": None}
 
 
 @dataclass
@@ -247,10 +246,10 @@ def replays(
                 mql_at = None  # as of the period's end: a lead that became an MQL after was not one then
             recorded = Recorded(
                 mql_at,
-                (lead_fit if mql_icp is None else _json(mql_icp)) if mql_at else None,
+                (lead_fit if mql_icp is None else json.loads(mql_icp)) if mql_at else None,
                 handoff_at,
                 temperature,
-                (lead_fit if icp is None else _json(icp)) if handoff_at else None,
+                (lead_fit if icp is None else json.loads(icp)) if handoff_at else None,
                 number,
                 owner,
                 pickup_at,
@@ -258,16 +257,15 @@ def replays(
             fits = fit.of(lead)
             row = rows.get(pk)
             if row is None:  # no moment before the period's end
-                replayed, simulated = _outcome({}, by_number, fits), Outcome()
+                replayed = simulated = Outcome()
             else:
-                _, one, version, first, last, mql_s, rank_s, mql_f, rank_f = row
+                _, one, version, _, last, mql_s, rank_s, mql_f, rank_f = row
                 simulated = _one(mql_s, rank_s, last, mine, fits(mine.clauses.icp))
-                rules = by_number.get(version) if one else None
-                if rules is not None:  # most leads: all their moments under one version
+                if one:  # most leads: all their moments under one version (a version of the spans)
+                    rules = by_number[version]
                     replayed = _one(mql_f, rank_f, last, rules, fits(rules.clauses.icp))
                 else:
-                    in_force = {version: Group(first, last, mql_f, rank_f)} if one else several.get(pk, {})
-                    replayed = _outcome(in_force, by_number, fits)
+                    replayed = _outcome(several.get(pk, {}), by_number, fits)
             yield (
                 Timeline(pk, external_id, lead, created_at, updates=updates or []),
                 recorded,
@@ -330,10 +328,6 @@ def _close(done: Barrier) -> None:
 
 
 NOTHING = (None,) * 8  # a lead without pipeline events: nothing recorded
-
-
-def _json(text: str) -> Any:
-    return JSON[text] if text in JSON else json.loads(text)
 
 
 class Fits:
